@@ -1,0 +1,191 @@
+"""The `kg` command line: build, validate, query, export, stats, fmt, reason."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from kg import formatting, reasoning, results, stats
+from kg.errors import InputError, KgError
+from kg.queries import QueryCatalog, SavedQuery, parse_saved_query
+from kg.settings import Settings
+from kg.sources import extra_sources, repository_sources
+from kg.store import open_store
+
+
+class KgGroup(click.Group):
+    """Maps KgError to its exit code and a one-paragraph message; never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except KgError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort, SystemExit):
+            raise
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+        except Exception as exc:  # the last line of defence: no traceback reaches a user
+            click.echo(f"internal error ({type(exc).__name__}): {exc}", err=True)
+            sys.exit(3)
+
+
+@click.group(cls=KgGroup)
+@click.option("--store", type=click.Choice(["oxigraph", "memory"]), default=None,
+              help="Store backend (default oxigraph; env KG_STORE).")
+@click.option("--store-dir", type=click.Path(path_type=Path), default=None,
+              help="Folder of the on-disk store (default .kg/store; env KG_STORE_DIR).")
+@click.version_option(package_name="interfirm-kg")
+@click.pass_context
+def main(ctx: click.Context, store: str | None, store_dir: Path | None) -> None:
+    """interfirm-kg: the UNCTAD inter-firm cooperation knowledge graph."""
+    ctx.obj = Settings.from_env(store=store, store_dir=store_dir)
+
+
+@main.command()
+@click.option("--force", is_flag=True, help="Rebuild even when no source changed.")
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+@click.pass_obj
+def build(settings: Settings, force: bool, files: tuple[Path, ...]) -> None:
+    """Build the store from the ontology, data/ and any extra FILES (skipped when nothing changed)."""
+    from kg.build import build_oxigraph
+
+    sources = repository_sources(settings) + extra_sources(list(files))
+    if settings.store == "memory":
+        click.echo("the memory store is built on every command; nothing to do")
+        return
+    built = build_oxigraph(settings.store_path, sources, settings.root, force=force)
+    click.echo(("built" if built else "up to date") + f": {settings.store_path}")
+
+
+@main.command()
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["text", "turtle", "json", "jsonld"]), default="text")
+@click.pass_obj
+def validate(settings: Settings, files: tuple[Path, ...], fmt: str) -> None:
+    """Validate the repository's data, or FILES as new case data together with it.
+
+    Exit 0: conforms (warnings allowed); 1: violations; 2: unreadable input.
+    """
+    from kg.validation import validate as run
+
+    report = run(settings, list(files) or None)
+    click.echo(report.render(fmt), nl=False)
+    sys.exit(0 if report.conforms else 1)
+
+
+def _parse_params(pairs: tuple[str, ...]) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise InputError(f"--param {pair!r} is not NAME=VALUE", hint="write --param firm=https://...")
+        values[name] = value
+    return values
+
+
+def _saved(settings: Settings, name: str) -> SavedQuery:
+    path = Path(name)
+    if path.suffix == ".rq" and path.is_file():
+        return parse_saved_query(path)
+    return QueryCatalog(settings.queries_dir).get(name)
+
+
+@main.command()
+@click.argument("name")
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="A query parameter (repeatable).")
+@click.option("--format", "fmt", default="table",
+              type=click.Choice(["table", "csv", "tsv", "json", "xml", "turtle", "nt", "jsonld"]))
+@click.pass_obj
+def query(settings: Settings, name: str, params: tuple[str, ...], fmt: str) -> None:
+    """Run a saved query (NAME) or a .rq FILE."""
+    saved = _saved(settings, name)
+    bindings = saved.bind(_parse_params(params))
+    store = open_store(settings)
+    try:
+        result = store.query(saved.text, bindings=bindings)
+    finally:
+        store.close()
+    sys.stdout.buffer.write(results.serialize(result, fmt))
+
+
+@main.command("queries")
+@click.pass_obj
+def list_queries(settings: Settings) -> None:
+    """List the saved queries and their parameters."""
+    for q in QueryCatalog(settings.queries_dir):
+        params = ", ".join(f"{p.name}:{p.type}" for p in q.params)
+        click.echo(f"{q.name}{f' ({params})' if params else ''}\n    {q.summary}")
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(["ttl", "nt", "nq", "trig", "jsonld"]), default="trig")
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=None)
+@click.pass_obj
+def export(settings: Settings, fmt: str, output: Path | None) -> None:
+    """Export the whole graph: ttl/nt as the union, nq/trig/jsonld with named graphs."""
+    from kg.namespaces import PREFIXES
+
+    store = open_store(settings)
+    try:
+        if fmt in ("nq", "trig", "jsonld"):
+            data = store.dataset()
+        else:
+            data = store.graph()
+        for prefix, ns in PREFIXES.items():
+            data.bind(prefix, ns)
+        name = {"ttl": "turtle", "nt": "nt", "nq": "nquads", "trig": "trig", "jsonld": "json-ld"}[fmt]
+        payload = data.serialize(format=name, encoding="utf-8")
+    finally:
+        store.close()
+    if output is None:
+        sys.stdout.buffer.write(payload)
+    else:
+        tmp = output.with_name(output.name + ".partial")
+        tmp.write_bytes(payload)
+        tmp.replace(output)
+        click.echo(f"wrote {output} ({len(payload)} bytes)", err=True)
+
+
+@main.command("stats")
+@click.pass_obj
+def stats_cmd(settings: Settings) -> None:
+    """Print the graph's statistics."""
+    store = open_store(settings)
+    try:
+        click.echo(stats.compute(store).render(), nl=False)
+    finally:
+        store.close()
+
+
+@main.command()
+@click.option("--check", is_flag=True, help="Only report files that are not in canonical layout (exit 1).")
+@click.pass_obj
+def fmt(settings: Settings, check: bool) -> None:
+    """Rewrite ontology, data and shapes in the canonical Turtle layout."""
+    paths = formatting.turtle_files(settings)
+    if check:
+        bad = formatting.check(paths)
+        for p in bad:
+            click.echo(f"not canonical: {p} (run kg fmt)")
+        sys.exit(1 if bad else 0)
+    for p in formatting.rewrite(paths):
+        click.echo(f"reformatted {p}")
+
+
+@main.command()
+@click.pass_obj
+def reason(settings: Settings) -> None:
+    """Check with HermiT that the ontology and all data are consistent with no unsatisfiable class."""
+    verdict = reasoning.check(settings)
+    if not verdict.consistent:
+        click.echo(f"inconsistent: {verdict.explanation}")
+    for iri in verdict.unsatisfiable:
+        click.echo(f"unsatisfiable class: {iri}")
+    if verdict.ok:
+        click.echo("consistent; no unsatisfiable class")
+    sys.exit(0 if verdict.ok else 1)

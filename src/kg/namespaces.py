@@ -1,0 +1,42 @@
+"""The project's namespaces and the named graphs the data lives in."""
+
+from __future__ import annotations
+
+from rdflib import Namespace, URIRef
+
+BASE = "https://w3id.org/interfirm/"
+IFC = Namespace(BASE + "ontology#")
+IFD = Namespace(BASE + "id/")
+IFS = Namespace(BASE + "shapes#")
+GRAPH = Namespace(BASE + "graph/")
+ONTOLOGY_IRI = URIRef(BASE + "ontology")
+ONTOLOGY_GRAPH = GRAPH["ontology"]
+META_GRAPH = GRAPH["meta"]
+
+PREFIXES: dict[str, str] = {
+    "bibo": "http://purl.org/ontology/bibo/",
+    "cito": "http://purl.org/spar/cito/",
+    "dcterms": "http://purl.org/dc/terms/",
+    "fabio": "http://purl.org/spar/fabio/",
+    "foaf": "http://xmlns.com/foaf/0.1/",
+    "ifc": str(IFC),
+    "ifd": str(IFD),
+    "ifs": str(IFS),
+    "org": "http://www.w3.org/ns/org#",
+    "owl": "http://www.w3.org/2002/07/owl#",
+    "prov": "http://www.w3.org/ns/prov#",
+    "qb": "http://purl.org/linked-data/cube#",
+    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+    "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
+    "schema": "https://schema.org/",
+    "sdmx-dimension": "http://purl.org/linked-data/sdmx/2009/dimension#",
+    "sh": "http://www.w3.org/ns/shacl#",
+    "skos": "http://www.w3.org/2004/02/skos/core#",
+    "wd": "http://www.wikidata.org/entity/",
+    "xsd": "http://www.w3.org/2001/XMLSchema#",
+}
+
+
+def data_graph(stem: str) -> URIRef:
+    """The named graph that holds `data/<stem>.ttl`."""
+    return GRAPH[stem]

@@ -1,0 +1,184 @@
+"""Saved queries: `queries/*.rq` files with grlc-style `#+` YAML decorators and typed parameters.
+
+A header looks like::
+
+    #+ summary: The partners of a firm
+    #+ description: Every agreement the firm is a partner in, with its partners.
+    #+ tags: [firms, agreements]
+    #+ params:
+    #+   - name: firm
+    #+     type: iri
+    #+     description: the firm's IRI
+    #+     default: https://w3id.org/interfirm/id/firm-samsung
+
+Each parameter names a query variable (`?firm`) that the engine binds; the text is never edited.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from rdflib import Literal, URIRef
+from rdflib.namespace import XSD
+from rdflib.term import Identifier
+
+from kg.errors import InputError, NotFound, ParameterError
+
+PARAM_TYPES = ("iri", "string", "integer", "decimal", "language", "year")
+_NAME = re.compile(r"^[a-z][a-z0-9-]*$")
+_VAR = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_LANG = re.compile(r"^[a-zA-Z]{1,8}(-[a-zA-Z0-9]{1,8})*$")
+_IRI = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:[^\s<>\"{}|\\^`]*$")
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A declared parameter of a saved query."""
+
+    name: str
+    type: str
+    description: str = ""
+    default: str | None = None
+
+    @property
+    def required(self) -> bool:
+        return self.default is None
+
+    def convert(self, raw: str) -> Identifier:
+        """The RDF term for a raw request or command-line value, or ParameterError."""
+        value = raw.strip()
+        problem = f"parameter {self.name!r} must be"
+        if self.type == "iri":
+            if not _IRI.match(value):
+                raise ParameterError(f"{problem} an absolute IRI, got {raw!r}",
+                                     hint="give a full IRI such as https://w3id.org/interfirm/id/firm-samsung")
+            return URIRef(value)
+        if self.type == "integer":
+            if not re.fullmatch(r"[+-]?\d+", value):
+                raise ParameterError(f"{problem} an integer, got {raw!r}")
+            return Literal(int(value), datatype=XSD.integer)
+        if self.type == "decimal":
+            if not re.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)", value):
+                raise ParameterError(f"{problem} a decimal number, got {raw!r}")
+            return Literal(value, datatype=XSD.decimal)
+        if self.type == "year":
+            if not re.fullmatch(r"-?\d{4}", value):
+                raise ParameterError(f"{problem} a four-digit year, got {raw!r}")
+            return Literal(value, datatype=XSD.gYear)
+        if self.type == "language":
+            if not _LANG.match(value):
+                raise ParameterError(f"{problem} a language tag such as en, got {raw!r}")
+            return Literal(value.lower())
+        return Literal(raw)
+
+
+@dataclass(frozen=True)
+class SavedQuery:
+    """A saved query: its name (the file stem), decorators and text."""
+
+    name: str
+    path: Path
+    text: str
+    summary: str
+    description: str = ""
+    tags: tuple[str, ...] = ()
+    params: tuple[Parameter, ...] = field(default_factory=tuple)
+
+    def bind(self, values: dict[str, str]) -> dict[str, Identifier]:
+        """Typed bindings for the given raw values, with defaults; ParameterError names what is wrong."""
+        known = {p.name: p for p in self.params}
+        unknown = sorted(set(values) - set(known))
+        if unknown:
+            raise ParameterError(
+                f"query {self.name!r} has no parameter {', '.join(map(repr, unknown))}",
+                hint=f"its parameters are: {', '.join(known) or 'none'}",
+            )
+        bindings: dict[str, Identifier] = {}
+        for p in self.params:
+            raw = values.get(p.name, p.default)
+            if raw is None:
+                raise ParameterError(f"query {self.name!r} needs parameter {p.name!r} ({p.type})",
+                                     hint=f"pass {p.name}=VALUE")
+            bindings[p.name] = p.convert(str(raw))
+        return bindings
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "summary": self.summary,
+            "description": self.description,
+            "tags": list(self.tags),
+            "parameters": [
+                {"name": p.name, "type": p.type, "description": p.description, "default": p.default,
+                 "required": p.required}
+                for p in self.params
+            ],
+        }
+
+
+def parse_saved_query(path: Path) -> SavedQuery:
+    """Read one `.rq` file and its decorators."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot read the query: {exc}", source=str(path)) from exc
+    header = []
+    for line in text.splitlines():
+        if line.startswith("#+"):
+            header.append(line[2:].removeprefix(" "))
+        elif line.strip() and not line.startswith("#"):
+            break
+    try:
+        meta = yaml.safe_load("\n".join(header)) or {}
+    except yaml.YAMLError as exc:
+        raise InputError(f"the #+ header is not valid YAML: {exc}", source=str(path)) from exc
+    if not isinstance(meta, dict) or not meta.get("summary"):
+        raise InputError("a saved query needs a '#+ summary:' line", source=str(path), line=1)
+    params = []
+    for raw in meta.get("params") or []:
+        if not isinstance(raw, dict) or "name" not in raw:
+            raise InputError("each '#+ params:' entry needs a name", source=str(path))
+        ptype = str(raw.get("type", "string"))
+        if ptype not in PARAM_TYPES:
+            raise InputError(f"parameter {raw['name']!r} has unknown type {ptype!r}", source=str(path),
+                             hint=f"use one of {', '.join(PARAM_TYPES)}")
+        name = str(raw["name"])
+        if not _VAR.match(name):
+            raise InputError(f"parameter name {name!r} is not a SPARQL variable name", source=str(path))
+        if not re.search(r"[?$]" + re.escape(name) + r"\b", text):
+            raise InputError(f"parameter {name!r} is not a variable of the query", source=str(path))
+        default = raw.get("default")
+        params.append(Parameter(name, ptype, str(raw.get("description", "")),
+                                None if default is None else str(default)))
+    tags = meta.get("tags") or []
+    return SavedQuery(
+        name=path.stem,
+        path=path,
+        text=text,
+        summary=str(meta["summary"]).strip(),
+        description=str(meta.get("description", "")).strip(),
+        tags=tuple(str(t) for t in (tags if isinstance(tags, list) else [tags])),
+        params=tuple(params),
+    )
+
+
+class QueryCatalog:
+    """The saved queries of a folder, by name."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._queries = {q.name: q for q in (parse_saved_query(p) for p in sorted(folder.glob("*.rq")))}
+
+    def names(self) -> list[str]:
+        return sorted(self._queries)
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self._queries[n] for n in self.names())
+
+    def get(self, name: str) -> SavedQuery:
+        if not _NAME.match(name) or name not in self._queries:
+            raise NotFound(f"no saved query named {name!r}", hint="kg queries lists them")
+        return self._queries[name]

@@ -1,0 +1,121 @@
+"""Writing query results in the SPARQL result formats and RDF syntaxes."""
+
+from __future__ import annotations
+
+import rdflib
+from rdflib.query import Result
+from rdflib.term import Identifier, Literal, URIRef, Variable
+
+from kg.errors import InputError
+from kg.namespaces import PREFIXES
+from kg.store.base import QueryResult
+
+# format name -> (media type, rdflib serializer name or None when written here)
+TABULAR_FORMATS: dict[str, tuple[str, str | None]] = {
+    "json": ("application/sparql-results+json", "json"),
+    "xml": ("application/sparql-results+xml", "xml"),
+    "csv": ("text/csv", "csv"),
+    "tsv": ("text/tab-separated-values", None),
+    "table": ("text/plain", None),
+}
+GRAPH_FORMATS: dict[str, tuple[str, str]] = {
+    "turtle": ("text/turtle", "turtle"),
+    "nt": ("application/n-triples", "nt"),
+    "jsonld": ("application/ld+json", "json-ld"),
+    "xml": ("application/rdf+xml", "xml"),
+    "table": ("text/turtle", "turtle"),
+}
+ALIASES = {"ttl": "turtle", "json-ld": "jsonld", "ntriples": "nt", "rdfxml": "xml", "srj": "json", "srx": "xml"}
+
+
+def normalise_format(name: str) -> str:
+    return ALIASES.get(name.lower(), name.lower())
+
+
+def media_type(result: QueryResult, fmt: str) -> str:
+    fmt = normalise_format(fmt)
+    table = GRAPH_FORMATS if result.kind == "GRAPH" else TABULAR_FORMATS
+    if fmt not in table:
+        raise InputError(f"format {fmt!r} does not apply to a {result.kind} result",
+                         hint=f"use one of: {', '.join(sorted(table))}")
+    return table[fmt][0]
+
+
+def serialize(result: QueryResult, fmt: str) -> bytes:
+    """The result in format `fmt` (see TABULAR_FORMATS and GRAPH_FORMATS)."""
+    fmt = normalise_format(fmt)
+    media_type(result, fmt)  # validates
+    if result.kind == "GRAPH":
+        graph = result.graph if result.graph is not None else rdflib.Graph()
+        for prefix, ns in PREFIXES.items():
+            graph.bind(prefix, ns, override=True)
+        return graph.serialize(format=GRAPH_FORMATS[fmt][1], encoding="utf-8")
+    if fmt == "table":
+        return _table(result).encode("utf-8")
+    if fmt == "tsv":
+        return _tsv(result).encode("utf-8")
+    out = to_rdflib_result(result).serialize(format=TABULAR_FORMATS[fmt][1], encoding="utf-8")
+    return out if isinstance(out, bytes) else b""
+
+
+def to_rdflib_result(result: QueryResult) -> Result:
+    """The result as an rdflib Result (for its serializers)."""
+    r = Result(result.kind if result.kind != "GRAPH" else "CONSTRUCT")
+    if result.kind == "ASK":
+        r.askAnswer = bool(result.boolean)
+    elif result.kind == "SELECT":
+        r.vars = [Variable(v) for v in result.variables]
+        r.bindings = [
+            {Variable(v): t for v, t in zip(result.variables, row, strict=True) if t is not None}
+            for row in result.rows
+        ]
+    else:
+        r.graph = result.graph
+    return r
+
+
+def _tsv_term(term: Identifier | None) -> str:
+    if term is None:
+        return ""
+    return term.n3().replace("\t", "\\t")
+
+
+def _tsv(result: QueryResult) -> str:
+    # SPARQL 1.1 Query Results CSV and TSV Formats, section 3: terms in Turtle syntax.
+    if result.kind == "ASK":
+        return "?_askResult\n" + ("true" if result.boolean else "false") + "\n"
+    lines = ["\t".join("?" + v for v in result.variables)]
+    lines += ["\t".join(_tsv_term(t) for t in row) for row in result.rows]
+    return "\n".join(lines) + "\n"
+
+
+def short(term: Identifier | None) -> str:
+    """A term for people: prefixed name, literal text."""
+    if term is None:
+        return ""
+    if isinstance(term, URIRef):
+        for prefix, ns in PREFIXES.items():
+            if str(term).startswith(ns) and len(str(term)) > len(ns):
+                local = str(term)[len(ns):]
+                if all(c.isalnum() or c in "-_." for c in local):
+                    return f"{prefix}:{local}"
+        return f"<{term}>"
+    if isinstance(term, Literal):
+        return str(term)
+    return term.n3()
+
+
+def _table(result: QueryResult) -> str:
+    if result.kind == "ASK":
+        return ("yes" if result.boolean else "no") + "\n"
+    header = result.variables
+    body = [[short(t) for t in row] for row in result.rows]
+    widths = [min(60, max([len(h)] + [len(r[i]) for r in body])) for i, h in enumerate(header)]
+
+    def fmt_row(cells: list[str]) -> str:
+        return " | ".join(c[: widths[i]].ljust(widths[i]) for i, c in enumerate(cells)).rstrip()
+
+    lines = [fmt_row(header), "-+-".join("-" * w for w in widths)]
+    lines += [fmt_row(r) for r in body]
+    lines.append(f"({len(body)} row{'s' if len(body) != 1 else ''})")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,95 @@
+"""Settings: a dataclass with defaults, overridden by KG_* environment variables, then by arguments."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kg.errors import InputError
+
+STORE_KINDS = ("oxigraph", "memory")
+
+
+def _default_root() -> Path:
+    """The repository root: the folder holding ontology/, data/, shapes/ and queries/."""
+    env = os.environ.get("KG_ROOT")
+    if env:
+        return Path(env)
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        if (parent / "ontology" / "interfirm.ttl").is_file():
+            return parent
+    return Path.cwd()
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable; build one with `Settings.from_env(**overrides)`."""
+
+    root: Path = field(default_factory=_default_root)
+    store: str = "oxigraph"
+    store_dir: Path | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    query_timeout: float = 30.0
+
+    @property
+    def ontology_file(self) -> Path:
+        return self.root / "ontology" / "interfirm.ttl"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def shapes_dir(self) -> Path:
+        return self.root / "shapes"
+
+    @property
+    def queries_dir(self) -> Path:
+        return self.root / "queries"
+
+    @property
+    def store_path(self) -> Path:
+        return self.store_dir or (self.root / ".kg" / "store")
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:
+        """Defaults, then KG_<FIELD> variables, then non-None keyword overrides."""
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for f in dataclasses.fields(cls):
+            raw = env.get(f"KG_{f.name.upper()}")
+            if raw is not None and raw != "":
+                values[f.name] = _convert(f.name, f.type, raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        for key in ("root", "store_dir"):
+            if isinstance(values.get(key), str):
+                values[key] = Path(values[key])  # type: ignore[arg-type]
+        settings = cls(**values)  # type: ignore[arg-type]
+        if settings.store not in STORE_KINDS:
+            raise InputError(
+                f"unknown store {settings.store!r}",
+                source="KG_STORE/--store",
+                hint=f"use one of: {', '.join(STORE_KINDS)}",
+            )
+        if settings.query_timeout <= 0:
+            raise InputError("the query timeout must be a positive number of seconds",
+                             source="KG_QUERY_TIMEOUT/--query-timeout")
+        return settings
+
+
+def _convert(name: str, type_: object, raw: str) -> object:
+    kind = str(type_)
+    try:
+        if "int" in kind:
+            return int(raw)
+        if "float" in kind:
+            return float(raw)
+    except ValueError as exc:
+        raise InputError(f"KG_{name.upper()}={raw!r} is not a number", source="environment") from exc
+    if "Path" in kind:
+        return Path(raw)
+    return raw

@@ -1,0 +1,72 @@
+"""The repository's RDF sources (ontology and data files) and the named graph each one becomes."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import rdflib
+from rdflib import URIRef
+
+from kg import rdfio
+from kg.errors import InputError
+from kg.namespaces import GRAPH, ONTOLOGY_GRAPH
+from kg.settings import Settings
+
+
+@dataclass(frozen=True)
+class Source:
+    """One RDF file and the named graph that holds it."""
+
+    path: Path
+    graph: URIRef
+
+    def sha256(self) -> str:
+        return hashlib.sha256(self.path.read_bytes()).hexdigest()
+
+    def parse(self) -> rdflib.Graph:
+        return rdfio.parse_file(self.path)
+
+
+def repository_sources(settings: Settings) -> list[Source]:
+    """The ontology first, then every `data/*.ttl` in name order."""
+    if not settings.ontology_file.is_file():
+        raise InputError("the ontology file is missing", source=str(settings.ontology_file),
+                         hint="run kg from the repository or set KG_ROOT")
+    sources = [Source(settings.ontology_file, ONTOLOGY_GRAPH)]
+    sources += [Source(p, GRAPH[p.stem]) for p in sorted(settings.data_dir.glob("*.ttl"))]
+    return sources
+
+
+def extra_sources(paths: list[Path]) -> list[Source]:
+    """Extra data files named on the command line, each in a graph named after its content hash."""
+    out = []
+    for path in paths:
+        if not path.is_file():
+            raise InputError("no such file", source=str(path), hint="check the path")
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+        out.append(Source(path, GRAPH[f"extra/{path.stem}-{digest}"]))
+    return out
+
+
+def shape_files(settings: Settings) -> list[Path]:
+    return sorted(settings.shapes_dir.glob("*.ttl"))
+
+
+def fingerprint(sources: list[Source]) -> str:
+    """One hash over the names, graphs and contents of the sources: equal means nothing changed."""
+    h = hashlib.sha256()
+    for s in sources:
+        h.update(str(s.graph).encode())
+        h.update(b"\0")
+        h.update(s.sha256().encode())
+    return h.hexdigest()
+
+
+def load_graph(sources: list[Source]) -> rdflib.Graph:
+    """All sources merged into one plain rdflib graph (for validation and reasoning)."""
+    g = rdflib.Graph()
+    for s in sources:
+        rdfio.parse_file(s.path, g)
+    return g

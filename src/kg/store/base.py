@@ -1,0 +1,81 @@
+"""The abstract store: named graphs whose union is the default graph, queried with SPARQL 1.1."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import rdflib
+from rdflib.term import Identifier, URIRef
+
+
+@dataclass
+class QueryResult:
+    """The answer to a query: rows for SELECT, a boolean for ASK, a graph for CONSTRUCT/DESCRIBE."""
+
+    kind: str  # "SELECT", "ASK" or "GRAPH"
+    variables: list[str] = field(default_factory=list)
+    rows: list[tuple[Identifier | None, ...]] = field(default_factory=list)
+    boolean: bool | None = None
+    graph: rdflib.Graph | None = None
+
+    def as_dicts(self) -> list[dict[str, Identifier]]:
+        """SELECT rows as dicts of the bound variables."""
+        return [
+            {v: t for v, t in zip(self.variables, row, strict=True) if t is not None} for row in self.rows
+        ]
+
+
+Quad = tuple[Identifier, Identifier, Identifier, URIRef]
+
+
+class Store(ABC):
+    """A quad store: the data in named graphs, the default graph their union."""
+
+    kind: str = "abstract"
+
+    @abstractmethod
+    def replace(self, graphs: Mapping[URIRef, Iterable[tuple[Identifier, Identifier, Identifier]]]) -> None:
+        """Replace the whole content with these graphs, all or nothing."""
+
+    @abstractmethod
+    def query(
+        self,
+        sparql: str,
+        *,
+        bindings: Mapping[str, Identifier] | None = None,
+        default_graphs: Sequence[URIRef] | None = None,
+        named_graphs: Sequence[URIRef] | None = None,
+    ) -> QueryResult:
+        """Evaluate a SPARQL 1.1 query; `bindings` bind variables by the engine, never by text."""
+
+    @abstractmethod
+    def graph_names(self) -> list[URIRef]:
+        """The named graphs, sorted."""
+
+    @abstractmethod
+    def quads(self) -> Iterator[Quad]:
+        """Every quad, for export."""
+
+    @abstractmethod
+    def __len__(self) -> int:
+        """The number of quads."""
+
+    def close(self) -> None:
+        """Release files and memory; the default does nothing."""
+
+    def dataset(self) -> rdflib.Dataset:
+        """The store's content as an rdflib Dataset, for serialisation."""
+        ds = rdflib.Dataset()
+        for s, p, o, g in self.quads():
+            ds.add((s, p, o, g))
+        return ds
+
+    def graph(self, name: URIRef | None = None) -> rdflib.Graph:
+        """One named graph, or the union of all when `name` is None, as a plain rdflib graph."""
+        g = rdflib.Graph()
+        for s, p, o, gname in self.quads():
+            if name is None or gname == name:
+                g.add((s, p, o))
+        return g

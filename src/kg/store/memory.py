@@ -1,0 +1,87 @@
+"""The `memory` backend: an rdflib Dataset in this process, for tests and tiny graphs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+
+import rdflib
+import rdflib.plugins.sparql
+from rdflib.plugins.sparql import prepareQuery
+from rdflib.term import Identifier, URIRef, Variable
+
+from kg.errors import QuerySyntaxError
+from kg.store.base import Quad, QueryResult, Store
+
+
+class MemoryStore(Store):
+    """Named graphs in an rdflib Dataset whose default graph is the union of them."""
+
+    kind = "memory"
+
+    def __init__(self) -> None:
+        # FROM/FROM NAMED must select graphs we hold, never load documents from the web or disk.
+        rdflib.plugins.sparql.SPARQL_LOAD_GRAPHS = False
+        self._ds = rdflib.Dataset(default_union=True)
+
+    def replace(self, graphs: Mapping[URIRef, Iterable[tuple[Identifier, Identifier, Identifier]]]) -> None:
+        fresh = rdflib.Dataset(default_union=True)
+        for name, triples in graphs.items():
+            g = fresh.graph(name)
+            for t in triples:
+                g.add(t)
+        self._ds = fresh
+
+    def query(
+        self,
+        sparql: str,
+        *,
+        bindings: Mapping[str, Identifier] | None = None,
+        default_graphs: Sequence[URIRef] | None = None,
+        named_graphs: Sequence[URIRef] | None = None,
+    ) -> QueryResult:
+        try:
+            prepared = prepareQuery(sparql)
+        except Exception as exc:
+            raise QuerySyntaxError(f"the query does not parse: {_message(exc)}") from exc
+        target: rdflib.Graph = self._ds
+        if default_graphs is not None or named_graphs is not None:
+            target = self._restricted(default_graphs or [], named_graphs or [])
+        init = {Variable(k): v for k, v in (bindings or {}).items()}
+        result = target.query(prepared, initBindings=init)
+        if result.type == "ASK":
+            return QueryResult("ASK", boolean=bool(result.askAnswer))
+        if result.type == "SELECT":
+            variables = [str(v) for v in result.vars or []]
+            rows = [tuple(row[v] if v in row.labels else None for v in variables) for row in result]  # type: ignore[union-attr]
+            return QueryResult("SELECT", variables=variables, rows=rows)
+        g = rdflib.Graph()
+        for t in result.graph or []:
+            g.add(t)
+        return QueryResult("GRAPH", graph=g)
+
+    def _restricted(self, default_graphs: Sequence[URIRef], named_graphs: Sequence[URIRef]) -> rdflib.Dataset:
+        ds = rdflib.Dataset(default_union=False)
+        for name in default_graphs:
+            for t in self._ds.graph(name):
+                ds.default_graph.add(t)
+        for name in named_graphs:
+            g = ds.graph(name)
+            for t in self._ds.graph(name):
+                g.add(t)
+        return ds
+
+    def graph_names(self) -> list[URIRef]:
+        default = str(rdflib.graph.DATASET_DEFAULT_GRAPH_ID)
+        return sorted(URIRef(str(g.identifier)) for g in self._ds.graphs() if str(g.identifier) != default and len(g))
+
+    def quads(self) -> Iterator[Quad]:
+        for s, p, o, g in self._ds.quads((None, None, None, None)):
+            if g is not None and str(g) != str(rdflib.graph.DATASET_DEFAULT_GRAPH_ID):
+                yield s, p, o, URIRef(str(g.identifier if isinstance(g, rdflib.Graph) else g))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self.quads())
+
+
+def _message(exc: Exception) -> str:
+    return " ".join(str(exc).split())[:500]

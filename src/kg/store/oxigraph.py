@@ -1,0 +1,140 @@
+"""The `oxigraph` backend (the default): pyoxigraph, on disk or in memory."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+
+import pyoxigraph as ox
+import rdflib
+from rdflib.term import BNode, Identifier, Literal, URIRef
+
+from kg.errors import QuerySyntaxError, StoreError
+from kg.store.base import Quad, QueryResult, Store
+
+_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+_RDF_LANGSTRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
+
+
+def to_rdflib(term: object) -> Identifier:
+    """A pyoxigraph term as the equal rdflib term."""
+    if isinstance(term, ox.NamedNode):
+        return URIRef(term.value)
+    if isinstance(term, ox.BlankNode):
+        return BNode(term.value)
+    if isinstance(term, ox.Literal):
+        if term.language:
+            return Literal(term.value, lang=term.language)
+        dt = term.datatype.value
+        if dt in (_XSD_STRING, _RDF_LANGSTRING):
+            return Literal(term.value)
+        return Literal(term.value, datatype=URIRef(dt))
+    raise StoreError(f"unsupported term {term!r}")
+
+
+def to_oxigraph(term: Identifier) -> ox.NamedNode | ox.BlankNode | ox.Literal:
+    """An rdflib term as the equal pyoxigraph term."""
+    if isinstance(term, URIRef):
+        return ox.NamedNode(str(term))
+    if isinstance(term, BNode):
+        return ox.BlankNode(str(term))
+    if isinstance(term, Literal):
+        if term.language:
+            return ox.Literal(str(term), language=term.language)
+        if term.datatype is not None:
+            return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)))
+        return ox.Literal(str(term))
+    raise StoreError(f"unsupported term {term!r}")
+
+
+def with_values(sparql: str, bindings: Mapping[str, Identifier]) -> str:
+    """The query with a trailing VALUES clause binding each variable to its term.
+
+    pyoxigraph's `substitutions` only bind projected variables; a typed VALUES clause (terms written by
+    pyoxigraph in N-Triples syntax, never user text) binds any variable of the WHERE clause.
+    """
+    names = " ".join(f"?{ox.Variable(k).value}" for k in bindings)
+    terms = " ".join(str(to_oxigraph(v)) for v in bindings.values())
+    return f"{sparql.rstrip()}\nVALUES ({names}) {{ ({terms}) }}\n"
+
+
+class OxigraphStore(Store):
+    """A pyoxigraph store; `path=None` keeps it in memory."""
+
+    kind = "oxigraph"
+
+    def __init__(self, path: Path | None = None, *, read_only: bool = False) -> None:
+        self.path = path
+        try:
+            if path is None:
+                self._store = ox.Store()
+            elif read_only:
+                self._store = ox.Store.read_only(str(path))
+            else:
+                self._store = ox.Store(str(path))
+        except OSError as exc:
+            raise StoreError(f"cannot open the Oxigraph store at {path}: {exc}") from exc
+
+    @property
+    def native(self) -> ox.Store:
+        """The underlying pyoxigraph store (for bulk loading by the build)."""
+        return self._store
+
+    def replace(self, graphs: Mapping[URIRef, Iterable[tuple[Identifier, Identifier, Identifier]]]) -> None:
+        quads = [
+            ox.Quad(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o), ox.NamedNode(str(name)))  # type: ignore[arg-type]
+            for name, triples in graphs.items()
+            for s, p, o in triples
+        ]
+        self._store.clear()
+        self._store.extend(quads)
+
+    def query(
+        self,
+        sparql: str,
+        *,
+        bindings: Mapping[str, Identifier] | None = None,
+        default_graphs: Sequence[URIRef] | None = None,
+        named_graphs: Sequence[URIRef] | None = None,
+    ) -> QueryResult:
+        kwargs: dict[str, object] = {}
+        if default_graphs is not None or named_graphs is not None:
+            kwargs["default_graph"] = [ox.NamedNode(str(g)) for g in default_graphs or []]
+            kwargs["named_graphs"] = [ox.NamedNode(str(g)) for g in named_graphs or []]
+        else:
+            kwargs["use_default_graph_as_union"] = True
+        if bindings:
+            sparql = with_values(sparql, bindings)
+        try:
+            result = self._store.query(sparql, **kwargs)  # type: ignore[arg-type]
+        except SyntaxError as exc:
+            raise QuerySyntaxError(f"the query does not parse: {exc}") from exc
+        except OSError as exc:
+            raise StoreError(f"the store failed while answering: {exc}") from exc
+        if isinstance(result, ox.QueryBoolean):
+            return QueryResult("ASK", boolean=bool(result))
+        if isinstance(result, ox.QuerySolutions):
+            variables = [v.value for v in result.variables]
+            rows = [
+                tuple(None if sol[v] is None else to_rdflib(sol[v]) for v in variables)  # type: ignore[index]
+                for sol in result
+            ]
+            return QueryResult("SELECT", variables=variables, rows=rows)
+        g = rdflib.Graph()
+        for t in result:
+            g.add((to_rdflib(t.subject), to_rdflib(t.predicate), to_rdflib(t.object)))
+        return QueryResult("GRAPH", graph=g)
+
+    def graph_names(self) -> list[URIRef]:
+        return sorted(URIRef(g.value) for g in self._store.named_graphs() if isinstance(g, ox.NamedNode))
+
+    def quads(self) -> Iterator[Quad]:
+        for q in self._store.quads_for_pattern(None, None, None, None):
+            if isinstance(q.graph_name, ox.NamedNode):
+                yield (to_rdflib(q.subject), to_rdflib(q.predicate), to_rdflib(q.object), URIRef(q.graph_name.value))
+
+    def __len__(self) -> int:
+        return len(self._store)
+
+    def close(self) -> None:
+        self._store = None  # type: ignore[assignment]

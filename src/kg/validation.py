@@ -1,0 +1,122 @@
+"""Validating data against the project's SHACL shapes, together with the ontology and the existing graph."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import rdflib
+from pyshacl import validate as shacl_validate
+from rdflib.namespace import RDF, SH
+
+from kg import rdfio
+from kg.errors import InputError
+from kg.namespaces import PREFIXES
+from kg.results import short
+from kg.settings import Settings
+from kg.sources import load_graph, repository_sources, shape_files
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One result of a SHACL report, in words."""
+
+    severity: str
+    focus: str
+    path: str
+    value: str
+    shape: str
+    constraint: str
+    message: str
+
+
+@dataclass
+class Report:
+    """A validation report: conforms when there is no violation (warnings allowed)."""
+
+    conforms: bool
+    findings: list[Finding]
+    graph: rdflib.Graph
+
+    @property
+    def violations(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "Violation"]
+
+    def render(self, fmt: str) -> str:
+        if fmt == "turtle":
+            return self.graph.serialize(format="turtle")
+        if fmt == "jsonld":
+            return self.graph.serialize(format="json-ld")
+        if fmt == "json":
+            return json.dumps({"conforms": self.conforms, "results": [asdict(f) for f in self.findings]},
+                              indent=2) + "\n"
+        lines = []
+        for f in self.findings:
+            where = f.focus + (f" {f.path}" if f.path else "")
+            value = f" (value {f.value})" if f.value else ""
+            lines.append(f"{f.severity}: {where}{value}\n  {f.message}\n  [{f.shape}, {f.constraint}]")
+        n_v = len(self.violations)
+        n_w = len(self.findings) - n_v
+        lines.append(("conforms" if self.conforms else "does not conform")
+                     + f": {n_v} violation{'s' * (n_v != 1)}, {n_w} warning{'s' * (n_w != 1)}")
+        return "\n".join(lines) + "\n"
+
+
+def load_shapes(settings: Settings) -> rdflib.Graph:
+    shapes = rdflib.Graph()
+    for path in shape_files(settings):
+        rdfio.parse_file(path, shapes)
+    if len(shapes) == 0:
+        raise InputError("no shapes found", source=str(settings.shapes_dir))
+    return shapes
+
+
+def validate(settings: Settings, files: list[Path] | None = None, *, data: rdflib.Graph | None = None) -> Report:
+    """Validate the repository's data, or new data (files or a graph) together with it."""
+    sources = repository_sources(settings)
+    ontology = load_graph(sources[:1])
+    graph = load_graph(sources[1:])
+    for path in files or []:
+        rdfio.parse_file(path, graph)
+    if data is not None:
+        graph += data
+    return validate_graph(graph, ontology, load_shapes(settings))
+
+
+def validate_graph(graph: rdflib.Graph, ontology: rdflib.Graph, shapes: rdflib.Graph) -> Report:
+    """Run pySHACL on plain rdflib graphs; the ontology is mixed into the data for class hierarchy."""
+    conforms, report_graph, _ = shacl_validate(
+        graph,
+        shacl_graph=shapes,
+        ont_graph=ontology,
+        inference="none",
+        advanced=True,
+        allow_warnings=True,
+        do_owl_imports=False,
+    )
+    for prefix, ns in PREFIXES.items():
+        report_graph.bind(prefix, ns)
+    findings = sorted(_findings(report_graph), key=lambda f: (f.severity != "Violation", f.focus, f.shape))
+    return Report(conforms=bool(conforms), findings=findings, graph=report_graph)
+
+
+def _findings(report: rdflib.Graph) -> list[Finding]:
+    out = []
+    for r in report.subjects(RDF.type, SH.ValidationResult):
+        def one(p: rdflib.URIRef) -> str:
+            v = report.value(r, p)
+            return short(v) if v is not None else ""
+
+        severity = report.value(r, SH.resultSeverity)
+        messages = [str(m) for m in report.objects(r, SH.resultMessage)]
+        out.append(Finding(
+            severity=str(severity).rsplit("#", 1)[-1] if severity else "Violation",
+            focus=one(SH.focusNode),
+            path=one(SH.resultPath),
+            value=one(SH.value),
+            shape=one(SH.sourceShape),
+            constraint=one(SH.sourceConstraintComponent),
+            message=messages[0] if messages else "",
+        ))
+    return out

@@ -1,0 +1,137 @@
+"""The `kg` command line: exit codes, formats and error messages, run as a user would."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+KG = [sys.executable, "-m", "kg"]
+
+
+def kg(*args: str, store_dir: Path | None = None, **kw: object) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KG_")}
+    env["KG_ROOT"] = str(ROOT)
+    if store_dir is not None:
+        env["KG_STORE_DIR"] = str(store_dir)
+    return subprocess.run([*KG, *args], capture_output=True, text=True, env=env, cwd=ROOT, timeout=600, **kw)  # type: ignore[call-overload]
+
+
+@pytest.fixture(scope="module")
+def store_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    d = tmp_path_factory.mktemp("cli") / "store"
+    proc = kg("build", store_dir=d)
+    assert proc.returncode == 0, proc.stderr
+    return d
+
+
+def test_build_skips_when_nothing_changed(store_dir: Path) -> None:
+    proc = kg("build", store_dir=store_dir)
+    assert proc.returncode == 0
+    assert proc.stdout.startswith("up to date")
+
+
+def test_table2_csv_has_the_38_printed_counts_and_the_total(store_dir: Path) -> None:
+    proc = kg("query", "table2-it-alliances-by-country", "--format", "csv", store_dir=store_dir)
+    assert proc.returncode == 0, proc.stderr
+    rows = list(csv.reader(io.StringIO(proc.stdout)))
+    assert rows[0] == ["row", "country", "alliances", "statedTotal"]
+    assert len(rows) == 1 + 38 + 1
+    assert rows[-1][1:] == ["Total", "2598", "2598"]
+    assert sum(int(r[2]) for r in rows[1:-1]) == 2598
+
+
+def test_table1_csv_lists_every_form(store_dir: Path) -> None:
+    proc = kg("query", "table1-agreement-taxonomy", "--format", "csv", store_dir=store_dir)
+    assert proc.returncode == 0, proc.stderr
+    rows = list(csv.reader(io.StringIO(proc.stdout)))
+    assert rows[0][:3] == ["direction", "stage", "form"]
+    assert len(rows) == 21
+    assert ["one-way relationship", "R and D", "licensing"] == rows[1][:3]
+    assert ["two-way partnership", "distribution", "standardization of interfaces"] == rows[-1][:3]
+
+
+@pytest.mark.parametrize("fmt", ["table", "csv", "tsv", "json", "xml"])
+def test_query_formats(store_dir: Path, fmt: str) -> None:
+    proc = kg("query", "partners-of-firm", "--param", "firm=https://w3id.org/interfirm/id/firm-samsung",
+              "--format", fmt, store_dir=store_dir)
+    assert proc.returncode == 0, proc.stderr
+    assert "Toshiba" in proc.stdout
+    if fmt == "json":
+        assert json.loads(proc.stdout)["head"]["vars"][0] == "partner"
+
+
+def test_query_bad_parameter_exits_2_naming_it(store_dir: Path) -> None:
+    proc = kg("query", "partners-of-firm", "--param", "firm=not an iri", store_dir=store_dir)
+    assert proc.returncode == 2
+    assert "firm" in proc.stderr and "IRI" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_unknown_query_exits_2(store_dir: Path) -> None:
+    proc = kg("query", "no-such-query", store_dir=store_dir)
+    assert proc.returncode == 2
+    assert "no saved query named 'no-such-query'" in proc.stderr
+
+
+def test_validate_repository_exits_0() -> None:
+    proc = kg("validate")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "conforms" in proc.stdout
+
+
+def test_validate_unreadable_file_exits_2_with_file_and_line(tmp_path: Path) -> None:
+    bad = tmp_path / "broken.ttl"
+    bad.write_text("@prefix ex: <http://example.org/> .\nex:a ex:b ex:c .\nex:a ex:b \"open\n", encoding="utf-8")
+    proc = kg("validate", str(bad))
+    assert proc.returncode == 2
+    assert f"{bad}, line 3" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_validate_missing_file_exits_2(tmp_path: Path) -> None:
+    proc = kg("validate", str(tmp_path / "nope.ttl"))
+    assert proc.returncode == 2
+    assert "no such file" in proc.stderr
+
+
+def test_validate_invalid_case_exits_1_json() -> None:
+    case = sorted((ROOT / "tests" / "cases" / "invalid").glob("*.ttl"))[0]
+    proc = kg("validate", str(case), "--format", "json")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["conforms"] is False
+    assert report["results"][0]["message"]
+
+
+@pytest.mark.parametrize("fmt", ["ttl", "nt", "nq", "trig", "jsonld"])
+def test_export_parses_back(store_dir: Path, tmp_path: Path, fmt: str) -> None:
+    import rdflib
+
+    out = tmp_path / f"all.{fmt}"
+    proc = kg("export", "--format", fmt, "-o", str(out), store_dir=store_dir)
+    assert proc.returncode == 0, proc.stderr
+    parser = {"ttl": "turtle", "nt": "nt", "nq": "nquads", "trig": "trig", "jsonld": "json-ld"}[fmt]
+    if fmt in ("nq", "trig", "jsonld"):
+        ds = rdflib.Dataset()
+        ds.parse(out, format=parser)
+        names = {str(g.identifier) for g in ds.graphs()}
+        assert "https://w3id.org/interfirm/graph/ontology" in names
+        assert "https://w3id.org/interfirm/graph/table2" in names
+    else:
+        g = rdflib.Graph().parse(out, format=parser)
+        assert len(g) > 3000
+
+
+def test_stats(store_dir: Path) -> None:
+    proc = kg("stats", store_dir=store_dir)
+    assert proc.returncode == 0, proc.stderr
+    assert "named graphs:" in proc.stdout
+    assert "qb:Observation  40" in proc.stdout
