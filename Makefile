@@ -17,8 +17,7 @@ install: $(STAMP)
 
 run: install
 	$(BIN)/kg build
-	$(BIN)/kg validate
-	$(BIN)/kg stats
+	$(BIN)/kg serve --host 127.0.0.1 --port $(PORT)
 
 test: install
 	$(BIN)/python -m pytest

@@ -19,7 +19,7 @@ from kg import __version__, rdfio
 from kg.errors import InputError, StoreError
 from kg.namespaces import IFD, META_GRAPH
 from kg.settings import Settings
-from kg.sources import Source, fingerprint, repository_sources
+from kg.sources import Source, all_sources, fingerprint
 from kg.store.base import Store
 from kg.store.memory import MemoryStore
 from kg.store.oxigraph import OxigraphStore
@@ -45,7 +45,7 @@ def provenance_graph(sources: list[Source], root: Path) -> rdflib.Graph:
 
 def ensure_built(settings: Settings, *, read_only: bool = True, extra: list[Source] | None = None) -> Store:
     """Open the configured store, building it first when it is missing or its sources changed."""
-    sources = repository_sources(settings) + list(extra or [])
+    sources = all_sources(settings) + list(extra or [])
     if settings.store == "memory":
         store = MemoryStore()
         graphs: dict[URIRef, rdflib.Graph] = {s.graph: s.parse() for s in sources}

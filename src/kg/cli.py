@@ -178,6 +178,30 @@ def fmt(settings: Settings, check: bool) -> None:
 
 
 @main.command()
+@click.option("--host", default=None, help="Address to listen on (default 127.0.0.1; env KG_HOST).")
+@click.option("--port", type=int, default=None, help="Port (default 8000; env KG_PORT or PORT).")
+@click.option("--query-timeout", type=float, default=None, help="Seconds before a query is stopped (default 30).")
+@click.option("--workers", type=int, default=None, help="Server worker processes (default 2).")
+@click.option("--extra", "extra", multiple=True, metavar="[GRAPH=]FILE", help="Extra data file to serve (repeatable).")
+@click.pass_obj
+def serve(settings: Settings, host: str | None, port: int | None, query_timeout: float | None,
+          workers: int | None, extra: tuple[str, ...]) -> None:
+    """Serve the SPARQL endpoint, saved queries, validation, Linked Data pages and the UI."""
+    import dataclasses
+    import os
+
+    from kg.server import serve as run
+
+    if port is None and os.environ.get("PORT") and not os.environ.get("KG_PORT"):
+        port = int(os.environ["PORT"])
+    changes = {k: v for k, v in {"host": host, "port": port, "query_timeout": query_timeout,
+                                 "workers": workers}.items() if v is not None}
+    if extra:
+        changes["extra_files"] = tuple(settings.extra_files) + extra
+    run(dataclasses.replace(settings, **changes))
+
+
+@main.command()
 @click.pass_obj
 def reason(settings: Settings) -> None:
     """Check with HermiT that the ontology and all data are consistent with no unsatisfiable class."""

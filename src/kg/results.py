@@ -54,6 +54,9 @@ def serialize(result: QueryResult, fmt: str) -> bytes:
         return _table(result).encode("utf-8")
     if fmt == "tsv":
         return _tsv(result).encode("utf-8")
+    if fmt == "csv" and result.kind == "ASK":
+        # CSV has no boolean form in the standard; answer like Jena and Oxigraph do.
+        return ("_askResult\r\n" + ("true" if result.boolean else "false") + "\r\n").encode("utf-8")
     out = to_rdflib_result(result).serialize(format=TABULAR_FORMATS[fmt][1], encoding="utf-8")
     return out if isinstance(out, bytes) else b""
 

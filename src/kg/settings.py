@@ -34,6 +34,13 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     query_timeout: float = 30.0
+    workers: int = 2
+    threads: int = 4
+    public_base: str = "https://w3id.org/interfirm/"
+    extra_files: tuple[str, ...] = ()
+    max_body_bytes: int = 10 * 1024 * 1024
+    max_query_chars: int = 100_000
+    update_token: str = ""
 
     @property
     def ontology_file(self) -> Path:
@@ -65,6 +72,8 @@ class Settings:
             if raw is not None and raw != "":
                 values[f.name] = _convert(f.name, f.type, raw)
         values.update({k: v for k, v in overrides.items() if v is not None})
+        if isinstance(values.get("extra_files"), str):
+            values["extra_files"] = tuple(x for x in str(values["extra_files"]).split(",") if x)
         for key in ("root", "store_dir"):
             if isinstance(values.get(key), str):
                 values[key] = Path(values[key])  # type: ignore[arg-type]

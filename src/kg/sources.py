@@ -29,6 +29,11 @@ class Source:
         return rdfio.parse_file(self.path)
 
 
+def all_sources(settings: Settings) -> list[Source]:
+    """The repository's sources and the configured extra files."""
+    return repository_sources(settings) + extra_sources(settings.extra_files)
+
+
 def repository_sources(settings: Settings) -> list[Source]:
     """The ontology first, then every `data/*.ttl` in name order."""
     if not settings.ontology_file.is_file():
@@ -39,14 +44,21 @@ def repository_sources(settings: Settings) -> list[Source]:
     return sources
 
 
-def extra_sources(paths: list[Path]) -> list[Source]:
-    """Extra data files named on the command line, each in a graph named after its content hash."""
+def extra_sources(specs: list[Path] | list[str] | tuple[str, ...]) -> list[Source]:
+    """Extra data files: `PATH` (graph named after its content hash) or `GRAPH-IRI=PATH`."""
     out = []
-    for path in paths:
+    for spec in specs:
+        graph_iri, sep, rest = str(spec).partition("=")
+        if sep and "://" in graph_iri:
+            path, graph = Path(rest), URIRef(graph_iri)
+        else:
+            path, graph = Path(spec), None
         if not path.is_file():
             raise InputError("no such file", source=str(path), hint="check the path")
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-        out.append(Source(path, GRAPH[f"extra/{path.stem}-{digest}"]))
+        if graph is None:
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+            graph = GRAPH[f"extra/{path.stem}-{digest}"]
+        out.append(Source(path, graph))
     return out
 
 

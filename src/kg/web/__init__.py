@@ -1,0 +1,88 @@
+"""The web application: SPARQL 1.1 Protocol endpoint, saved-query API, validation service, Linked Data pages, UI.
+
+`create_app(settings)` builds a Flask app; nothing is created at import time. The web layer reaches the
+data only through `app.extensions["kg"]` (a `Services` object: the query executor and the validator).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from flask import Flask, Response, g, request
+
+from kg.errors import KgError
+from kg.settings import Settings
+from kg.web.services import Services
+
+
+def create_app(settings: Settings | None = None, *, services: Services | None = None) -> Flask:
+    """The Flask application for `settings` (defaults and KG_* environment when None)."""
+    settings = settings or Settings.from_env()
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.config["JSON_SORT_KEYS"] = False
+    app.extensions["kg"] = services or Services(settings)
+
+    from kg.web import linked, meta, saved, sparql, ui, validate
+
+    for bp in (sparql.bp, saved.bp, validate.bp, linked.bp, meta.bp, ui.bp):
+        app.register_blueprint(bp)
+
+    log = logging.getLogger("kg.web")
+
+    @app.before_request
+    def _start_timer() -> None:
+        g.started = time.monotonic()
+
+    @app.after_request
+    def _cors_and_log(response: Response) -> Response:
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+        response.headers["Access-Control-Allow-Headers"] = "Accept, Authorization, Content-Type"
+        response.headers["Access-Control-Expose-Headers"] = "Content-Type, Vary, X-Result-Rows"
+        elapsed = (time.monotonic() - g.get("started", time.monotonic())) * 1000
+        log.info("%s %s %s %.1f ms", request.method, request.full_path.rstrip("?"), response.status_code, elapsed)
+        return response
+
+    @app.errorhandler(KgError)
+    def _kg_error(exc: KgError) -> Response:
+        return error_response(exc.http_status, str(exc))
+
+    @app.errorhandler(404)
+    def _not_found(exc: Exception) -> Response:
+        return error_response(404, f"no such resource: {request.path}")
+
+    @app.errorhandler(405)
+    def _method(exc: Exception) -> Response:
+        resp = error_response(405, f"method {request.method} is not allowed on {request.path}")
+        allowed = getattr(exc, "valid_methods", None)
+        if allowed:
+            resp.headers["Allow"] = ", ".join(allowed)
+        return resp
+
+    @app.errorhandler(413)
+    def _too_large(exc: Exception) -> Response:
+        return error_response(413, f"the request body is larger than {settings.max_body_bytes} bytes")
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        from werkzeug.exceptions import HTTPException
+
+        if isinstance(exc, HTTPException):
+            return error_response(exc.code or 500, exc.description or exc.name)
+        log.exception("unexpected error")
+        return error_response(500, f"internal error ({type(exc).__name__}); the request was not completed")
+
+    return app
+
+
+def error_response(status: int, message: str) -> Response:
+    """A plain-text error body (or JSON when the client asks only for JSON): never a traceback."""
+    best = request.accept_mimetypes.best_match(["text/plain", "application/json"], default="text/plain")
+    if best == "application/json" and request.accept_mimetypes["text/plain"] < request.accept_mimetypes[best]:
+        import json
+
+        body = json.dumps({"status": status, "error": message})
+        return Response(body + "\n", status=status, mimetype="application/json")
+    return Response(message.rstrip() + "\n", status=status, mimetype="text/plain")

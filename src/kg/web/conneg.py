@@ -1,0 +1,79 @@
+"""Content negotiation: Accept (with q-values) or a `format` parameter picks the result formats."""
+
+from __future__ import annotations
+
+from flask import request
+
+from kg.errors import InputError
+
+# media type -> kg.results format name
+TABULAR = {
+    "application/sparql-results+json": "json",
+    "application/sparql-results+xml": "xml",
+    "text/csv": "csv",
+    "text/tab-separated-values": "tsv",
+    "application/json": "json",
+    "application/xml": "xml",
+    "text/xml": "xml",
+}
+GRAPH = {
+    "text/turtle": "turtle",
+    "application/n-triples": "nt",
+    "application/ld+json": "jsonld",
+    "application/rdf+xml": "xml",
+    "application/x-turtle": "turtle",
+    "text/plain": "nt",
+    "application/json": "jsonld",
+    "application/xml": "xml",
+}
+FORMAT_PARAM = {
+    "json": ("json", "jsonld"),
+    "srj": ("json", "jsonld"),
+    "xml": ("xml", "xml"),
+    "srx": ("xml", "xml"),
+    "csv": ("csv", "turtle"),
+    "tsv": ("tsv", "turtle"),
+    "turtle": ("json", "turtle"),
+    "ttl": ("json", "turtle"),
+    "nt": ("json", "nt"),
+    "ntriples": ("json", "nt"),
+    "jsonld": ("json", "jsonld"),
+    "json-ld": ("json", "jsonld"),
+    "rdfxml": ("xml", "xml"),
+}
+DEFAULT = ("json", "turtle")
+
+
+def result_formats() -> tuple[str, str]:
+    """(tabular format, graph format) for this request."""
+    fmt = request.args.get("format")
+    if not fmt and request.method == "POST" and request.mimetype == "application/x-www-form-urlencoded":
+        fmt = request.form.get("format")
+    if fmt:
+        try:
+            return FORMAT_PARAM[fmt.lower()]
+        except KeyError:
+            raise InputError(f"unknown format {fmt!r}", source="format parameter",
+                             hint=f"use one of: {', '.join(sorted(FORMAT_PARAM))}") from None
+    accept = request.accept_mimetypes
+    if not accept:
+        return DEFAULT
+    tab = accept.best_match(list(TABULAR))
+    gra = accept.best_match(list(GRAPH))
+    return (TABULAR[tab] if tab else DEFAULT[0], GRAPH[gra] if gra else DEFAULT[1])
+
+
+def prefers_html() -> bool:
+    """Whether a browser is asking (text/html preferred over every RDF type)."""
+    accept = request.accept_mimetypes
+    best = accept.best_match(["text/html", *GRAPH, *TABULAR])
+    return best == "text/html" and accept["text/html"] > 0
+
+
+def graph_format(default: str = "turtle") -> str:
+    """The RDF syntax for a graph response (format parameter, then Accept)."""
+    fmt = request.args.get("format")
+    if fmt:
+        return result_formats()[1]
+    best = request.accept_mimetypes.best_match(list(GRAPH))
+    return GRAPH[best] if best else default

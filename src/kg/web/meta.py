@@ -1,0 +1,164 @@
+"""Service description and VoID, health, OpenAPI, and downloadable dumps."""
+
+from __future__ import annotations
+
+import json
+
+import rdflib
+from flask import Blueprint, Response, current_app, request, url_for
+from rdflib import BNode, Literal, Namespace, URIRef
+from rdflib.namespace import DCAT, DCTERMS, RDF, RDFS, XSD
+
+from kg import __version__
+from kg.namespaces import IFD, PREFIXES
+from kg.web import conneg
+from kg.web.services import Services
+
+bp = Blueprint("meta", __name__)
+SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
+VOID = Namespace("http://rdfs.org/ns/void#")
+FORMATS = Namespace("http://www.w3.org/ns/formats/")
+DUMPS = {"ttl": ("turtle", "text/turtle"), "nt": ("nt", "application/n-triples"),
+         "jsonld": ("jsonld", "application/ld+json")}
+
+_STATS = """SELECT (COUNT(*) AS ?triples) (COUNT(DISTINCT ?s) AS ?subjects) (COUNT(DISTINCT ?p) AS ?properties)
+(COUNT(DISTINCT ?o) AS ?objects) WHERE { ?s ?p ?o }"""
+_CLASSES = "SELECT ?c (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s a ?c } GROUP BY ?c ORDER BY ?c"
+_PROPERTIES = "SELECT ?p (COUNT(*) AS ?n) WHERE { ?s ?p ?o } GROUP BY ?p ORDER BY ?p"
+_GRAPHS = "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g ORDER BY ?g"
+_LINKS = """SELECT ?p (COUNT(*) AS ?n) WHERE { ?s ?p ?o FILTER(STRSTARTS(STR(?o), "http://www.wikidata.org/entity/")) }
+GROUP BY ?p ORDER BY ?p"""
+
+
+def services() -> Services:
+    return current_app.extensions["kg"]
+
+
+def _int(b: dict) -> int:
+    return int(b["value"])
+
+
+def description_graph() -> rdflib.Graph:
+    """The SPARQL 1.1 Service Description of this endpoint, with a VoID description computed from the data."""
+    svc = services()
+    endpoint = URIRef(request.url_root.rstrip("/") + "/sparql")
+    dataset = URIRef(request.url_root.rstrip("/") + "/dataset")
+    g = rdflib.Graph()
+    for prefix, ns in {**PREFIXES, "sd": str(SD), "void": str(VOID), "dcat": str(DCAT)}.items():
+        g.bind(prefix, ns)
+    g.add((endpoint, RDF.type, SD.Service))
+    g.add((endpoint, SD.endpoint, endpoint))
+    g.add((endpoint, SD.supportedLanguage, SD.SPARQL11Query))
+    g.add((endpoint, SD.feature, SD.UnionDefaultGraph))
+    for fmt in ("SPARQL_Results_JSON", "SPARQL_Results_XML", "SPARQL_Results_CSV", "SPARQL_Results_TSV",
+                "Turtle", "N-Triples", "JSON-LD", "RDF_XML"):
+        g.add((endpoint, SD.resultFormat, FORMATS[fmt]))
+    default_dataset = BNode()
+    g.add((endpoint, SD.defaultDataset, default_dataset))
+    g.add((default_dataset, RDF.type, SD.Dataset))
+    default_graph = BNode()
+    g.add((default_dataset, SD.defaultGraph, default_graph))
+    g.add((default_graph, RDF.type, SD.Graph))
+    g.add((default_graph, RDFS.comment, Literal("the union of all named graphs", lang="en")))
+    stats = svc.select(_STATS)[0]
+    g.add((default_graph, VOID.triples, Literal(_int(stats["triples"]))))
+    for row in svc.select(_GRAPHS):
+        ng, graph = BNode(), BNode()
+        g.add((default_dataset, SD.namedGraph, ng))
+        g.add((ng, SD.name, URIRef(row["g"]["value"])))
+        g.add((ng, SD.graph, graph))
+        g.add((graph, RDF.type, SD.Graph))
+        g.add((graph, VOID.triples, Literal(_int(row["n"]))))
+
+    g.add((dataset, RDF.type, VOID.Dataset))
+    g.add((dataset, RDF.type, DCAT.Dataset))
+    g.add((dataset, DCTERMS.title, Literal("interfirm-kg: inter-firm cooperation (UNCTAD/ITE/EDS/2, 1997)", lang="en")))
+    g.add((dataset, DCTERMS.source, IFD["unctad-ite-eds-2"]))
+    g.add((dataset, DCTERMS.hasVersion, Literal(__version__)))
+    g.add((dataset, VOID.sparqlEndpoint, endpoint))
+    g.add((dataset, VOID.uriSpace, Literal(str(IFD))))
+    g.add((dataset, VOID.vocabulary, URIRef("https://w3id.org/interfirm/ontology#")))
+    g.add((dataset, VOID.triples, Literal(_int(stats["triples"]))))
+    g.add((dataset, VOID.distinctSubjects, Literal(_int(stats["subjects"]))))
+    g.add((dataset, VOID.distinctObjects, Literal(_int(stats["objects"]))))
+    g.add((dataset, VOID.properties, Literal(_int(stats["properties"]))))
+    for ext, (_, media) in DUMPS.items():
+        dump = URIRef(url_for("meta.dump", ext=ext, _external=True))
+        dist = BNode()
+        g.add((dataset, VOID.dataDump, dump))
+        g.add((dataset, DCAT.distribution, dist))
+        g.add((dist, RDF.type, DCAT.Distribution))
+        g.add((dist, DCAT.downloadURL, dump))
+        g.add((dist, DCAT.mediaType, Literal(media)))
+    classes = svc.select(_CLASSES)
+    g.add((dataset, VOID.classes, Literal(len(classes))))
+    for row in classes:
+        part = BNode()
+        g.add((dataset, VOID.classPartition, part))
+        g.add((part, VOID["class"], URIRef(row["c"]["value"])))
+        g.add((part, VOID.entities, Literal(_int(row["n"]))))
+    for row in svc.select(_PROPERTIES):
+        part = BNode()
+        g.add((dataset, VOID.propertyPartition, part))
+        g.add((part, VOID.property, URIRef(row["p"]["value"])))
+        g.add((part, VOID.triples, Literal(_int(row["n"]))))
+    wikidata = URIRef("http://www.wikidata.org/")
+    g.add((wikidata, RDF.type, VOID.Dataset))
+    g.add((wikidata, VOID.uriSpace, Literal("http://www.wikidata.org/entity/")))
+    for row in svc.select(_LINKS):
+        ls = URIRef(f"{dataset}#linkset-wikidata-{row['p']['value'].rsplit('#', 1)[-1].rsplit('/', 1)[-1]}")
+        g.add((dataset, VOID.subset, ls))
+        g.add((ls, RDF.type, VOID.Linkset))
+        g.add((ls, VOID.subjectsTarget, dataset))
+        g.add((ls, VOID.objectsTarget, wikidata))
+        g.add((ls, VOID.linkPredicate, URIRef(row["p"]["value"])))
+        g.add((ls, VOID.triples, Literal(_int(row["n"]), datatype=XSD.integer)))
+    return g
+
+
+def service_description() -> Response:
+    """GET /sparql without a query: the UI for a browser, else the service description by conneg."""
+    if conneg.prefers_html():
+        from kg.web.ui import page
+
+        return page()
+    fmt = conneg.graph_format()
+    from kg.results import GRAPH_FORMATS
+
+    media, name = GRAPH_FORMATS[fmt]
+    resp = Response(description_graph().serialize(format=name, encoding="utf-8"), mimetype=media)
+    resp.headers["Vary"] = "Accept"
+    return resp
+
+
+@bp.get("/dataset")
+def dataset() -> Response:
+    return service_description()
+
+
+@bp.get("/health")
+def health() -> Response:
+    answer = services().query("ASK { ?s ?p ?o }")
+    ok = b"true" in answer.body
+    return Response(json.dumps({"status": "ok" if ok else "empty"}) + "\n", status=200 if ok else 503,
+                    mimetype="application/json")
+
+
+@bp.get("/dumps/interfirm.<ext>")
+def dump(ext: str) -> Response:
+    if ext not in DUMPS:
+        from kg.web import error_response
+
+        return error_response(404, f"no dump in format {ext!r}; available: {', '.join(DUMPS)}")
+    fmt, media = DUMPS[ext]
+    answer = services().query("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }", graph_format=fmt)
+    resp = Response(answer.body, mimetype=media)
+    resp.headers["Content-Disposition"] = f"attachment; filename=interfirm.{ext}"
+    return resp
+
+
+@bp.get("/openapi.json")
+def openapi() -> Response:
+    from kg.web.openapi import spec
+
+    return Response(json.dumps(spec(), indent=2), mimetype="application/json")

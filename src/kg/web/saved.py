@@ -1,0 +1,58 @@
+"""`/queries`: the saved queries as an API, parameters bound by the engine."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, jsonify, render_template, request
+
+from kg.errors import InputError
+from kg.web import conneg
+from kg.web.services import Services
+
+bp = Blueprint("saved", __name__)
+
+
+def services() -> Services:
+    return current_app.extensions["kg"]
+
+
+@bp.get("/queries")
+def index() -> Response:
+    queries = [q.to_json() for q in services().catalog]
+    if conneg.prefers_html():
+        return Response(render_template("queries.html", queries=queries), mimetype="text/html")
+    resp = jsonify({"queries": [dict(q, url=f"/queries/{q['name']}") for q in queries]})
+    resp.headers["Vary"] = "Accept"
+    return resp
+
+
+@bp.route("/queries/<name>", methods=["GET", "POST"])
+def run(name: str) -> Response:
+    saved = services().catalog.get(name)
+    values = {k: v for k, v in request.args.items() if k != "format"}
+    if request.method == "POST":
+        if request.mimetype == "application/json":
+            body = request.get_json(silent=True)
+            if not isinstance(body, dict):
+                raise InputError("the JSON body must be an object of parameter values", source="request body")
+            values.update({str(k): str(v) for k, v in body.items()})
+        elif request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data", ""):
+            values.update({k: v for k, v in request.form.items() if k != "format"})
+        else:
+            raise InputError(f"unsupported Content-Type {request.mimetype!r}",
+                             hint="send parameters as a form, JSON object or query string")
+    for key in list(values):
+        if len(request.args.getlist(key)) > 1:
+            raise InputError(f"parameter {key!r} is given more than once", source=key)
+    bindings = saved.bind(values)
+    tabular, graph = conneg.result_formats()
+    answer = services().query(saved.text, bindings=bindings, tabular_format=tabular, graph_format=graph)
+    resp = Response(answer.body, mimetype=answer.media_type)
+    resp.headers["Vary"] = "Accept"
+    if answer.rows is not None:
+        resp.headers["X-Result-Rows"] = str(answer.rows)
+    return resp
+
+
+@bp.get("/queries/<name>.rq")
+def text(name: str) -> Response:
+    return Response(services().catalog.get(name).text, mimetype="application/sparql-query")

@@ -1,0 +1,96 @@
+"""What the web layer may use: query execution (in stoppable workers), validation, the catalogue of saved queries."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Mapping, Sequence
+from functools import cached_property
+
+import rdflib
+from rdflib.term import Identifier, URIRef
+
+from kg.executor import Answer, QueryExecutor
+from kg.queries import QueryCatalog
+from kg.settings import Settings
+from kg.validation import Report
+
+
+class Services:
+    """The application's services; created once per process by `create_app`, started lazily."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._lock = threading.Lock()
+        self._executor: QueryExecutor | None = None
+        self._validation_context: tuple[rdflib.Graph, rdflib.Graph, rdflib.Graph] | None = None
+        self._ontology: rdflib.Graph | None = None
+
+    @property
+    def executor(self) -> QueryExecutor:
+        with self._lock:
+            if self._executor is None:
+                self._executor = QueryExecutor(self.settings, workers=self.settings.threads)
+            return self._executor
+
+    @cached_property
+    def catalog(self) -> QueryCatalog:
+        return QueryCatalog(self.settings.queries_dir)
+
+    def query(
+        self,
+        sparql: str,
+        *,
+        bindings: Mapping[str, Identifier] | None = None,
+        default_graphs: Sequence[URIRef] | None = None,
+        named_graphs: Sequence[URIRef] | None = None,
+        tabular_format: str = "json",
+        graph_format: str = "turtle",
+    ) -> Answer:
+        return self.executor.run(sparql, bindings=bindings, default_graphs=default_graphs,
+                                 named_graphs=named_graphs, tabular_format=tabular_format,
+                                 graph_format=graph_format)
+
+    def select(self, sparql: str, bindings: Mapping[str, Identifier] | None = None) -> list[dict[str, dict]]:
+        """A SELECT query's bindings as SPARQL JSON objects (for pages the server renders itself)."""
+        answer = self.query(sparql, bindings=bindings, tabular_format="json")
+        return json.loads(answer.body)["results"]["bindings"]
+
+    def validate(self, data: rdflib.Graph) -> Report:
+        """Validate new data exactly as `kg validate FILE` does: with the ontology and the existing graph."""
+        from kg.validation import validate_graph
+
+        data_graph, ontology, shapes = self.validation_context()
+        graph = rdflib.Graph()
+        graph += data_graph
+        graph += data
+        return validate_graph(graph, ontology, shapes)
+
+    def validation_context(self) -> tuple[rdflib.Graph, rdflib.Graph, rdflib.Graph]:
+        with self._lock:
+            if self._validation_context is None:
+                from kg.sources import all_sources, load_graph
+                from kg.validation import load_shapes
+
+                sources = all_sources(self.settings)
+                self._validation_context = (load_graph(sources[1:]), load_graph(sources[:1]),
+                                            load_shapes(self.settings))
+            return self._validation_context
+
+    def ontology_graph(self) -> rdflib.Graph:
+        """The ontology's named graph, fetched once from the store."""
+        with self._lock:
+            cached = self._ontology
+        if cached is None:
+            from kg.namespaces import ONTOLOGY_GRAPH
+
+            answer = self.query("CONSTRUCT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }",
+                                bindings={"g": ONTOLOGY_GRAPH}, graph_format="nt")
+            cached = rdflib.Graph().parse(data=answer.body.decode("utf-8"), format="nt")
+            with self._lock:
+                self._ontology = cached
+        return cached
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.close()

@@ -1,0 +1,126 @@
+"""`/sparql`: the SPARQL 1.1 Protocol, read-only (queries by GET, form POST and direct POST)."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qs
+
+from flask import Blueprint, Response, current_app, request
+from rdflib import URIRef
+
+from kg.errors import Forbidden, InputError
+from kg.web import conneg
+from kg.web.services import Services
+
+bp = Blueprint("sparql", __name__)
+
+_UPDATE = re.compile(
+    r"^\s*(?:(?:PREFIX\s+\S*\s*<[^>]*>|BASE\s*<[^>]*>)\s*)*"
+    r"(INSERT|DELETE|LOAD|CLEAR|CREATE|DROP|COPY|MOVE|ADD|WITH)\b",
+    re.IGNORECASE,
+)
+
+
+def services() -> Services:
+    return current_app.extensions["kg"]
+
+
+def _iris(values: list[str], name: str) -> list[URIRef] | None:
+    if not values:
+        return None
+    out = []
+    for v in values:
+        if not re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:[^\s<>\"{}|\\^`]*$", v):
+            raise InputError(f"{name} {v!r} is not an absolute IRI", source=name)
+        out.append(URIRef(v))
+    return out
+
+
+def _form_fields() -> dict[str, list[str]]:
+    try:
+        text = request.get_data().decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError("the request body is not valid UTF-8", source="request body") from None
+    return parse_qs(text, keep_blank_values=True)
+
+
+def _refuse_update() -> None:
+    raise Forbidden(
+        "this endpoint is read-only: SPARQL Update is refused",
+        hint="send queries (SELECT, ASK, CONSTRUCT, DESCRIBE) only",
+    )
+
+
+@bp.route("/sparql", methods=["GET", "POST", "OPTIONS"], strict_slashes=False)
+@bp.route("/sparql/", methods=["GET", "POST", "OPTIONS"])
+def endpoint() -> Response:
+    if request.method == "OPTIONS":
+        return Response(status=204)
+    args = request.args.to_dict(flat=False)
+    if request.method == "GET":
+        if "update" in args:
+            _refuse_update()
+        queries = args.get("query", [])
+        if not queries:
+            from kg.web.meta import service_description
+
+            return service_description()
+        fields = args
+    else:
+        mimetype = request.mimetype
+        if mimetype == "application/x-www-form-urlencoded":
+            fields = _form_fields()
+            if "update" in fields:
+                _refuse_update()
+            queries = fields.get("query", [])
+            for key in ("default-graph-uri", "named-graph-uri"):
+                fields[key] = fields.get(key, []) + args.get(key, [])
+        elif mimetype == "application/sparql-query":
+            try:
+                queries = [request.get_data().decode("utf-8")]
+            except UnicodeDecodeError:
+                raise InputError("the query is not valid UTF-8", source="request body") from None
+            fields = args
+        elif mimetype == "application/sparql-update":
+            _refuse_update()
+        elif not mimetype:
+            raise InputError(
+                "a POST to /sparql needs a Content-Type",
+                hint="use application/sparql-query or application/x-www-form-urlencoded",
+            )
+        else:
+            return _unsupported(mimetype)
+    if len(queries) != 1:
+        raise InputError("exactly one 'query' parameter is required" if queries else "the 'query' parameter is missing",
+                         source="query parameter")
+    text = queries[0]
+    if len(text) > services().settings.max_query_chars:
+        raise InputError(f"the query is longer than {services().settings.max_query_chars} characters",
+                         source="query parameter")
+    if _UPDATE.match(text):
+        _refuse_update()
+    tabular, graph = conneg.result_formats()
+    answer = services().query(
+        text,
+        default_graphs=_iris(fields.get("default-graph-uri", []), "default-graph-uri"),
+        named_graphs=_iris(fields.get("named-graph-uri", []), "named-graph-uri"),
+        tabular_format=tabular,
+        graph_format=graph,
+    )
+    resp = Response(answer.body, mimetype=answer.media_type)
+    if answer.media_type.startswith("text/") or "json" in answer.media_type or "xml" in answer.media_type:
+        resp.headers["Content-Type"] = f"{answer.media_type}; charset=utf-8"
+    resp.headers["Vary"] = "Accept"
+    if answer.rows is not None:
+        resp.headers["X-Result-Rows"] = str(answer.rows)
+    return resp
+
+
+def _unsupported(mimetype: str) -> Response:
+    from kg.web import error_response
+
+    return error_response(
+        415,
+        f"unsupported Content-Type {mimetype!r} for a query; "
+        "use application/sparql-query or application/x-www-form-urlencoded",
+    )
