@@ -60,8 +60,15 @@ def test_table1_csv_lists_every_form(store_dir: Path) -> None:
 
 @pytest.mark.parametrize("fmt", ["table", "csv", "tsv", "json", "xml"])
 def test_query_formats(store_dir: Path, fmt: str) -> None:
-    proc = kg("query", "partners-of-firm", "--param", "firm=https://w3id.org/interfirm/id/firm-samsung",
-              "--format", fmt, store_dir=store_dir)
+    proc = kg(
+        "query",
+        "partners-of-firm",
+        "--param",
+        "firm=https://w3id.org/interfirm/id/firm-samsung",
+        "--format",
+        fmt,
+        store_dir=store_dir,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "Toshiba" in proc.stdout
     if fmt == "json":
@@ -89,7 +96,7 @@ def test_validate_repository_exits_0() -> None:
 
 def test_validate_unreadable_file_exits_2_with_file_and_line(tmp_path: Path) -> None:
     bad = tmp_path / "broken.ttl"
-    bad.write_text("@prefix ex: <http://example.org/> .\nex:a ex:b ex:c .\nex:a ex:b \"open\n", encoding="utf-8")
+    bad.write_text('@prefix ex: <http://example.org/> .\nex:a ex:b ex:c .\nex:a ex:b "open\n', encoding="utf-8")
     proc = kg("validate", str(bad))
     assert proc.returncode == 2
     assert f"{bad}, line 3" in proc.stderr

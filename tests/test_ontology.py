@@ -28,8 +28,17 @@ def own_terms(g: rdflib.Graph) -> set[rdflib.URIRef]:
 
 def test_header(ontology: rdflib.Graph) -> None:
     assert (ONTOLOGY_IRI, RDF.type, OWL.Ontology) in ontology
-    for p in (OWL.versionIRI, OWL.versionInfo, DCTERMS.title, DCTERMS.description, DCTERMS.license,
-              DCTERMS.created, DCTERMS.source, VANN.preferredNamespacePrefix, VANN.preferredNamespaceUri):
+    for p in (
+        OWL.versionIRI,
+        OWL.versionInfo,
+        DCTERMS.title,
+        DCTERMS.description,
+        DCTERMS.license,
+        DCTERMS.created,
+        DCTERMS.source,
+        VANN.preferredNamespacePrefix,
+        VANN.preferredNamespaceUri,
+    ):
         assert ontology.value(ONTOLOGY_IRI, p) is not None, p
     assert str(ontology.value(ONTOLOGY_IRI, VANN.preferredNamespaceUri)) == str(IFC)
 
@@ -70,11 +79,9 @@ def _used_terms(text: str) -> set[str]:
     )
 
 
-@pytest.mark.parametrize(
-    "folder", ["data", "shapes", "queries", "tests/cases/valid", "tests/cases/invalid", "docs"]
-)
+@pytest.mark.parametrize("folder", ["data", "shapes", "queries", "tests/cases/valid", "tests/cases/invalid", "docs"])
 def test_every_namespace_term_used_is_declared(ontology: rdflib.Graph, folder: str) -> None:
-    declared = {str(t)[len(str(IFC)):] for t in own_terms(ontology)}
+    declared = {str(t)[len(str(IFC)) :] for t in own_terms(ontology)}
     undeclared = {}
     for path in sorted((ROOT / folder).glob("*")):
         if path.suffix not in (".ttl", ".rq", ".md"):

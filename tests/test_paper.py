@@ -67,7 +67,8 @@ def test_table2_rows_without_number_or_name_are_kept_and_flagged(store: Store, p
     PREFIX qb: <http://purl.org/linked-data/cube#>
     SELECT ?row ?name ?n ?status WHERE {
       ?o qb:dataSet <https://w3id.org/interfirm/id/table-2-dataset> ; ifc:printedRow ?row .
-      OPTIONAL { ?o ifc:printedAreaName ?name } OPTIONAL { ?o ifc:allianceCount ?n } OPTIONAL { ?o ifc:obsStatus ?status }
+      OPTIONAL { ?o ifc:printedAreaName ?name } OPTIONAL { ?o ifc:allianceCount ?n }
+      OPTIONAL { ?o ifc:obsStatus ?status }
     } ORDER BY ?row"""
     rows = store.query(q).rows
     assert len(rows) == len(printed) == 40
@@ -104,9 +105,12 @@ def test_research_question_full_text(store: Store, paper_text: str, letter: str,
     assert len(by_letter) == 11
     theme, question = by_letter[letter]
     assert question.startswith(opening)
-    printed = re.search(rf"\({letter}\) (.+)", paper_text).group(1).strip()  # type: ignore[union-attr]
+    # the last match: "(i)" and "(ii)" also number the two themes
+    printed = re.findall(rf"^\s*- \({letter}\) (.+)$", paper_text, re.MULTILINE)[-1].strip()
     assert " ".join(question.split()) == " ".join(printed.split())
-    assert theme == ("Formation and development of clusters and networks" if letter <= "g" else "Sustaining partnership")
+    assert theme == (
+        "Formation and development of clusters and networks" if letter <= "g" else "Sustaining partnership"
+    )
 
 
 def test_catalog_is_the_queries_folder() -> None:

@@ -10,7 +10,7 @@ import rdflib
 from kg import rdfio
 from kg.settings import Settings
 from kg.sources import load_graph, repository_sources
-from kg.validation import load_shapes, validate_graph
+from kg.validation import load_shapes, validate_graph, validate_new
 
 CASES = Path(__file__).resolve().parent / "cases"
 VALID = sorted((CASES / "valid").glob("*.ttl"))
@@ -31,10 +31,7 @@ def expected_shape(path: Path) -> str:
 
 def check(path: Path, context: tuple[rdflib.Graph, rdflib.Graph, rdflib.Graph]):  # type: ignore[no-untyped-def]
     data, ontology, shapes = context
-    graph = rdflib.Graph()
-    graph += data
-    rdfio.parse_file(path, graph)
-    return validate_graph(graph, ontology, shapes)
+    return validate_new(rdfio.parse_file(path), data, ontology, shapes)
 
 
 def test_repository_data_conforms(context: tuple[rdflib.Graph, rdflib.Graph, rdflib.Graph]) -> None:
@@ -61,6 +58,20 @@ def test_invalid_case_rejected_by_its_shape_alone(
     assert all(v.message for v in report.violations), "every violation needs a message"
 
 
+@pytest.mark.parametrize("path", INVALID[::5] + VALID[:2], ids=[p.stem for p in INVALID[::5] + VALID[:2]])
+def test_focused_validation_gives_the_same_verdict_as_validating_everything(
+    path: Path, context: tuple[rdflib.Graph, rdflib.Graph, rdflib.Graph]
+) -> None:
+    data, ontology, shapes = context
+    graph = rdflib.Graph()
+    graph += data
+    rdfio.parse_file(path, graph)
+    full = validate_graph(graph, ontology, shapes)
+    focused = check(path, context)
+    assert full.conforms == focused.conforms
+    assert {(v.focus, v.shape) for v in full.violations} == {(v.focus, v.shape) for v in focused.violations}
+
+
 def test_every_violation_shape_has_an_invalid_case(context: tuple[rdflib.Graph, rdflib.Graph, rdflib.Graph]) -> None:
     """Each shape that can report a violation is exercised by some invalid case file."""
     _, _, shapes = context
@@ -68,15 +79,35 @@ def test_every_violation_shape_has_an_invalid_case(context: tuple[rdflib.Graph, 
     ifs = "https://w3id.org/interfirm/shapes#"
     covered = {expected_shape(p) for p in INVALID}
     severities = {}
-    for s in set(shapes.subjects(rdflib.RDF.type, sh.NodeShape)) | set(shapes.subjects(rdflib.RDF.type, sh.PropertyShape)):
+    for s in set(shapes.subjects(rdflib.RDF.type, sh.NodeShape)) | set(
+        shapes.subjects(rdflib.RDF.type, sh.PropertyShape)
+    ):
         if isinstance(s, rdflib.URIRef) and str(s).startswith(ifs):
             severities[s] = shapes.value(s, sh.severity, default=sh.Violation)
-    violating = {"ifs:" + str(s)[len(ifs):] for s, sev in severities.items() if sev == sh.Violation}
+    violating = {"ifs:" + str(s)[len(ifs) :] for s, sev in severities.items() if sev == sh.Violation}
     # node shapes whose only role is to group property shapes cannot fire on their own
     grouping = {
-        "ifs:" + str(s)[len(ifs):]
+        "ifs:" + str(s)[len(ifs) :]
         for s in severities
         if (s, rdflib.RDF.type, sh.NodeShape) in shapes
-        and not any(shapes.objects(s, p) for p in (sh.sparql, sh.closed, sh.node, sh["or"], sh["and"], sh["not"], sh.xone, sh["class"], sh.nodeKind, sh.datatype, sh["in"], sh.minInclusive, sh.maxInclusive, sh.pattern))
+        and not any(
+            next(shapes.objects(s, p), None) is not None
+            for p in (
+                sh.sparql,
+                sh.closed,
+                sh.node,
+                sh["or"],
+                sh["and"],
+                sh["not"],
+                sh.xone,
+                sh["class"],
+                sh.nodeKind,
+                sh.datatype,
+                sh["in"],
+                sh.minInclusive,
+                sh.maxInclusive,
+                sh.pattern,
+            )
+        )
     }
     assert violating - grouping <= covered, sorted(violating - grouping - covered)

@@ -83,8 +83,9 @@ def build_oxigraph(path: Path, sources: list[Source], root: Path, *, force: bool
         for s in sources:
             _bulk_load(store, s)
         meta = provenance_graph(sources, root)
-        store.bulk_load(meta.serialize(format="nt").encode(), ox.RdfFormat.N_TRIPLES,
-                        to_graph=ox.NamedNode(str(META_GRAPH)))
+        store.bulk_load(
+            meta.serialize(format="nt").encode(), ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(str(META_GRAPH))
+        )
         store.flush()
         count = len(store)
         del store
@@ -105,14 +106,22 @@ def build_oxigraph(path: Path, sources: list[Source], root: Path, *, force: bool
 
 
 def _bulk_load(store: ox.Store, source: Source) -> None:
-    fmt = {"turtle": ox.RdfFormat.TURTLE, "nt": ox.RdfFormat.N_TRIPLES, "xml": ox.RdfFormat.RDF_XML,
-           "json-ld": ox.RdfFormat.JSON_LD}.get(rdfio.format_for_path(source.path))
+    fmt = {
+        "turtle": ox.RdfFormat.TURTLE,
+        "nt": ox.RdfFormat.N_TRIPLES,
+        "xml": ox.RdfFormat.RDF_XML,
+        "json-ld": ox.RdfFormat.JSON_LD,
+    }.get(rdfio.format_for_path(source.path))
     if fmt is None:
         rdfio.parse_file(source.path)  # raises a clear error for formats we do not bulk-load
         raise InputError("unsupported format for the store", source=str(source.path))
     try:
-        store.bulk_load(path=str(source.path), format=fmt, to_graph=ox.NamedNode(str(source.graph)),
-                        base_iri=source.path.resolve().as_uri())
+        store.bulk_load(
+            path=str(source.path),
+            format=fmt,
+            to_graph=ox.NamedNode(str(source.graph)),
+            base_iri=source.path.resolve().as_uri(),
+        )
     except SyntaxError as exc:
         raise InputError(f"syntax error: {exc}", source=str(source.path)) from exc
     except OSError as exc:

@@ -35,10 +35,18 @@ class KgGroup(click.Group):
 
 
 @click.group(cls=KgGroup)
-@click.option("--store", type=click.Choice(["oxigraph", "memory"]), default=None,
-              help="Store backend (default oxigraph; env KG_STORE).")
-@click.option("--store-dir", type=click.Path(path_type=Path), default=None,
-              help="Folder of the on-disk store (default .kg/store; env KG_STORE_DIR).")
+@click.option(
+    "--store",
+    type=click.Choice(["oxigraph", "memory"]),
+    default=None,
+    help="Store backend (default oxigraph; env KG_STORE).",
+)
+@click.option(
+    "--store-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Folder of the on-disk store (default .kg/store; env KG_STORE_DIR).",
+)
 @click.version_option(package_name="interfirm-kg")
 @click.pass_context
 def main(ctx: click.Context, store: str | None, store_dir: Path | None) -> None:
@@ -98,8 +106,12 @@ def _saved(settings: Settings, name: str) -> SavedQuery:
 @main.command()
 @click.argument("name")
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="A query parameter (repeatable).")
-@click.option("--format", "fmt", default="table",
-              type=click.Choice(["table", "csv", "tsv", "json", "xml", "turtle", "nt", "jsonld"]))
+@click.option(
+    "--format",
+    "fmt",
+    default="table",
+    type=click.Choice(["table", "csv", "tsv", "json", "xml", "turtle", "nt", "jsonld"]),
+)
 @click.pass_obj
 def query(settings: Settings, name: str, params: tuple[str, ...], fmt: str) -> None:
     """Run a saved query (NAME) or a .rq FILE."""
@@ -184,8 +196,14 @@ def fmt(settings: Settings, check: bool) -> None:
 @click.option("--workers", type=int, default=None, help="Server worker processes (default 2).")
 @click.option("--extra", "extra", multiple=True, metavar="[GRAPH=]FILE", help="Extra data file to serve (repeatable).")
 @click.pass_obj
-def serve(settings: Settings, host: str | None, port: int | None, query_timeout: float | None,
-          workers: int | None, extra: tuple[str, ...]) -> None:
+def serve(
+    settings: Settings,
+    host: str | None,
+    port: int | None,
+    query_timeout: float | None,
+    workers: int | None,
+    extra: tuple[str, ...],
+) -> None:
     """Serve the SPARQL endpoint, saved queries, validation, Linked Data pages and the UI."""
     import dataclasses
     import os
@@ -194,8 +212,11 @@ def serve(settings: Settings, host: str | None, port: int | None, query_timeout:
 
     if port is None and os.environ.get("PORT") and not os.environ.get("KG_PORT"):
         port = int(os.environ["PORT"])
-    changes = {k: v for k, v in {"host": host, "port": port, "query_timeout": query_timeout,
-                                 "workers": workers}.items() if v is not None}
+    changes = {
+        k: v
+        for k, v in {"host": host, "port": port, "query_timeout": query_timeout, "workers": workers}.items()
+        if v is not None
+    }
     if extra:
         changes["extra_files"] = tuple(settings.extra_files) + extra
     run(dataclasses.replace(settings, **changes))

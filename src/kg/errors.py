@@ -15,12 +15,12 @@ Validation that finds violations is not an error: `kg validate` exits 1 with the
 from __future__ import annotations
 
 __all__ = [
-    "KgError",
-    "InputError",
-    "QuerySyntaxError",
-    "ParameterError",
-    "NotFound",
     "Forbidden",
+    "InputError",
+    "KgError",
+    "NotFound",
+    "ParameterError",
+    "QuerySyntaxError",
     "QueryTimeout",
     "StoreError",
 ]

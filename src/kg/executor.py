@@ -57,8 +57,9 @@ def _serve(settings: Settings, conn: Connection) -> None:
         except (EOFError, OSError):
             return
         try:
-            result = store.query(req.sparql, bindings=req.bindings, default_graphs=req.default_graphs,
-                                 named_graphs=req.named_graphs)
+            result = store.query(
+                req.sparql, bindings=req.bindings, default_graphs=req.default_graphs, named_graphs=req.named_graphs
+            )
             fmt = req.graph_format if result.kind == "GRAPH" else req.tabular_format
             body = results.serialize(result, fmt)
             rows = len(result.rows) if result.kind == "SELECT" else None

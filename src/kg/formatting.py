@@ -13,7 +13,11 @@ from kg.settings import Settings
 
 def turtle_files(settings: Settings) -> list[Path]:
     """The Turtle files kept in canonical layout: ontology, data and shapes."""
-    return [settings.ontology_file, *sorted(settings.data_dir.glob("*.ttl")), *sorted(settings.shapes_dir.glob("*.ttl"))]
+    return [
+        settings.ontology_file,
+        *sorted(settings.data_dir.glob("*.ttl")),
+        *sorted(settings.shapes_dir.glob("*.ttl")),
+    ]
 
 
 def canonical(path: Path) -> str:

@@ -53,8 +53,10 @@ class Parameter:
         problem = f"parameter {self.name!r} must be"
         if self.type == "iri":
             if not _IRI.match(value):
-                raise ParameterError(f"{problem} an absolute IRI, got {raw!r}",
-                                     hint="give a full IRI such as https://w3id.org/interfirm/id/firm-samsung")
+                raise ParameterError(
+                    f"{problem} an absolute IRI, got {raw!r}",
+                    hint="give a full IRI such as https://w3id.org/interfirm/id/firm-samsung",
+                )
             return URIRef(value)
         if self.type == "integer":
             if not re.fullmatch(r"[+-]?\d+", value):
@@ -100,8 +102,9 @@ class SavedQuery:
         for p in self.params:
             raw = values.get(p.name, p.default)
             if raw is None:
-                raise ParameterError(f"query {self.name!r} needs parameter {p.name!r} ({p.type})",
-                                     hint=f"pass {p.name}=VALUE")
+                raise ParameterError(
+                    f"query {self.name!r} needs parameter {p.name!r} ({p.type})", hint=f"pass {p.name}=VALUE"
+                )
             bindings[p.name] = p.convert(str(raw))
         return bindings
 
@@ -112,8 +115,13 @@ class SavedQuery:
             "description": self.description,
             "tags": list(self.tags),
             "parameters": [
-                {"name": p.name, "type": p.type, "description": p.description, "default": p.default,
-                 "required": p.required}
+                {
+                    "name": p.name,
+                    "type": p.type,
+                    "description": p.description,
+                    "default": p.default,
+                    "required": p.required,
+                }
                 for p in self.params
             ],
         }
@@ -143,16 +151,20 @@ def parse_saved_query(path: Path) -> SavedQuery:
             raise InputError("each '#+ params:' entry needs a name", source=str(path))
         ptype = str(raw.get("type", "string"))
         if ptype not in PARAM_TYPES:
-            raise InputError(f"parameter {raw['name']!r} has unknown type {ptype!r}", source=str(path),
-                             hint=f"use one of {', '.join(PARAM_TYPES)}")
+            raise InputError(
+                f"parameter {raw['name']!r} has unknown type {ptype!r}",
+                source=str(path),
+                hint=f"use one of {', '.join(PARAM_TYPES)}",
+            )
         name = str(raw["name"])
         if not _VAR.match(name):
             raise InputError(f"parameter name {name!r} is not a SPARQL variable name", source=str(path))
         if not re.search(r"[?$]" + re.escape(name) + r"\b", text):
             raise InputError(f"parameter {name!r} is not a variable of the query", source=str(path))
         default = raw.get("default")
-        params.append(Parameter(name, ptype, str(raw.get("description", "")),
-                                None if default is None else str(default)))
+        params.append(
+            Parameter(name, ptype, str(raw.get("description", "")), None if default is None else str(default))
+        )
     tags = meta.get("tags") or []
     return SavedQuery(
         name=path.stem,

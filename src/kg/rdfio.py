@@ -78,16 +78,17 @@ def parse_bytes(
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise InputError("the data is not valid UTF-8", source=source, line=line,
-                         hint="save the file as UTF-8") from exc
+        raise InputError(
+            "the data is not valid UTF-8", source=source, line=line, hint="save the file as UTF-8"
+        ) from exc
     try:
         scratch.parse(data=text, format=fmt, publicID=public_id)
     except BadSyntax as exc:
-        raise InputError(f"{fmt} syntax error: {exc._why}", source=source, line=exc.lines + 1,
-                         hint="fix the syntax at that line") from exc
+        raise InputError(
+            f"{fmt} syntax error: {exc._why}", source=source, line=exc.lines + 1, hint="fix the syntax at that line"
+        ) from exc
     except xml.sax.SAXParseException as exc:
-        raise InputError(f"RDF/XML syntax error: {exc.getMessage()}", source=source,
-                         line=exc.getLineNumber()) from exc
+        raise InputError(f"RDF/XML syntax error: {exc.getMessage()}", source=source, line=exc.getLineNumber()) from exc
     except json.JSONDecodeError as exc:
         raise InputError(f"JSON syntax error: {exc.msg}", source=source, line=exc.lineno) from exc
     except Exception as exc:  # rdflib parsers raise many unrelated types
@@ -103,16 +104,22 @@ def parse_bytes(
 
 def _refuse_external_content(data: bytes, fmt: str, source: str) -> None:
     if fmt == "xml" and _DOCTYPE.search(data):
-        raise InputError("RDF/XML with a DOCTYPE or entity declarations is refused",
-                         source=source, hint="remove the <!DOCTYPE ...> and expand entities yourself")
+        raise InputError(
+            "RDF/XML with a DOCTYPE or entity declarations is refused",
+            source=source,
+            hint="remove the <!DOCTYPE ...> and expand entities yourself",
+        )
     if fmt == "json-ld":
         try:
             doc = json.loads(data)
         except (json.JSONDecodeError, UnicodeDecodeError):
             return  # the parser reports it with a line number
         if _has_remote_context(doc):
-            raise InputError("JSON-LD with a remote @context is refused: nothing is fetched",
-                             source=source, hint="inline the @context object")
+            raise InputError(
+                "JSON-LD with a remote @context is refused: nothing is fetched",
+                source=source,
+                hint="inline the @context object",
+            )
 
 
 def _has_remote_context(node: object) -> bool:

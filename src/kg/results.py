@@ -36,8 +36,9 @@ def media_type(result: QueryResult, fmt: str) -> str:
     fmt = normalise_format(fmt)
     table = GRAPH_FORMATS if result.kind == "GRAPH" else TABULAR_FORMATS
     if fmt not in table:
-        raise InputError(f"format {fmt!r} does not apply to a {result.kind} result",
-                         hint=f"use one of: {', '.join(sorted(table))}")
+        raise InputError(
+            f"format {fmt!r} does not apply to a {result.kind} result", hint=f"use one of: {', '.join(sorted(table))}"
+        )
     return table[fmt][0]
 
 
@@ -69,18 +70,29 @@ def to_rdflib_result(result: QueryResult) -> Result:
     elif result.kind == "SELECT":
         r.vars = [Variable(v) for v in result.variables]
         r.bindings = [
-            {Variable(v): t for v, t in zip(result.variables, row, strict=True) if t is not None}
-            for row in result.rows
+            {Variable(v): t for v, t in zip(result.variables, row, strict=True) if t is not None} for row in result.rows
         ]
     else:
         r.graph = result.graph
     return r
 
 
+_TSV_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"})
+
+
 def _tsv_term(term: Identifier | None) -> str:
+    # A literal is always written "..." with escapes: rdflib's n3() uses """...""" with raw newlines and tabs,
+    # which would break a TSV row.
     if term is None:
         return ""
-    return term.n3().replace("\t", "\\t")
+    if isinstance(term, Literal):
+        text = '"' + str(term).translate(_TSV_ESCAPES) + '"'
+        if term.language:
+            return f"{text}@{term.language}"
+        if term.datatype is not None:
+            return f"{text}^^<{term.datatype}>"
+        return text
+    return term.n3()
 
 
 def _tsv(result: QueryResult) -> str:
@@ -99,7 +111,7 @@ def short(term: Identifier | None) -> str:
     if isinstance(term, URIRef):
         for prefix, ns in PREFIXES.items():
             if str(term).startswith(ns) and len(str(term)) > len(ns):
-                local = str(term)[len(ns):]
+                local = str(term)[len(ns) :]
                 if all(c.isalnum() or c in "-_." for c in local):
                     return f"{prefix}:{local}"
         return f"<{term}>"

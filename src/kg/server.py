@@ -42,7 +42,7 @@ class KgServer(BaseApplication):  # type: ignore[misc]
 
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
         app = create_app(self.settings)
-        app.extensions["kg"].executor  # start the query workers now, not on the first request
+        app.extensions["kg"].start()  # the query workers start now, not on the first request
         return app
 
 

@@ -85,8 +85,9 @@ class Settings:
                 hint=f"use one of: {', '.join(STORE_KINDS)}",
             )
         if settings.query_timeout <= 0:
-            raise InputError("the query timeout must be a positive number of seconds",
-                             source="KG_QUERY_TIMEOUT/--query-timeout")
+            raise InputError(
+                "the query timeout must be a positive number of seconds", source="KG_QUERY_TIMEOUT/--query-timeout"
+            )
         return settings
 
 

@@ -37,8 +37,11 @@ def all_sources(settings: Settings) -> list[Source]:
 def repository_sources(settings: Settings) -> list[Source]:
     """The ontology first, then every `data/*.ttl` in name order."""
     if not settings.ontology_file.is_file():
-        raise InputError("the ontology file is missing", source=str(settings.ontology_file),
-                         hint="run kg from the repository or set KG_ROOT")
+        raise InputError(
+            "the ontology file is missing",
+            source=str(settings.ontology_file),
+            hint="run kg from the repository or set KG_ROOT",
+        )
     sources = [Source(settings.ontology_file, ONTOLOGY_GRAPH)]
     sources += [Source(p, GRAPH[p.stem]) for p in sorted(settings.data_dir.glob("*.ttl"))]
     return sources

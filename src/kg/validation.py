@@ -49,8 +49,9 @@ class Report:
         if fmt == "jsonld":
             return self.graph.serialize(format="json-ld")
         if fmt == "json":
-            return json.dumps({"conforms": self.conforms, "results": [asdict(f) for f in self.findings]},
-                              indent=2) + "\n"
+            return (
+                json.dumps({"conforms": self.conforms, "results": [asdict(f) for f in self.findings]}, indent=2) + "\n"
+            )
         lines = []
         for f in self.findings:
             where = f.focus + (f" {f.path}" if f.path else "")
@@ -58,8 +59,10 @@ class Report:
             lines.append(f"{f.severity}: {where}{value}\n  {f.message}\n  [{f.shape}, {f.constraint}]")
         n_v = len(self.violations)
         n_w = len(self.findings) - n_v
-        lines.append(("conforms" if self.conforms else "does not conform")
-                     + f": {n_v} violation{'s' * (n_v != 1)}, {n_w} warning{'s' * (n_w != 1)}")
+        lines.append(
+            ("conforms" if self.conforms else "does not conform")
+            + f": {n_v} violation{'s' * (n_v != 1)}, {n_w} warning{'s' * (n_w != 1)}"
+        )
         return "\n".join(lines) + "\n"
 
 
@@ -76,15 +79,53 @@ def validate(settings: Settings, files: list[Path] | None = None, *, data: rdfli
     """Validate the repository's data, or new data (files or a graph) together with it."""
     sources = repository_sources(settings)
     ontology = load_graph(sources[:1])
-    graph = load_graph(sources[1:])
+    existing = load_graph(sources[1:])
+    new = rdflib.Graph()
     for path in files or []:
-        rdfio.parse_file(path, graph)
+        rdfio.parse_file(path, new)
     if data is not None:
-        graph += data
-    return validate_graph(graph, ontology, load_shapes(settings))
+        new += data
+    if not files and data is None:
+        return validate_graph(existing, ontology, load_shapes(settings))
+    return validate_new(new, existing, ontology, load_shapes(settings))
 
 
-def validate_graph(graph: rdflib.Graph, ontology: rdflib.Graph, shapes: rdflib.Graph) -> Report:
+def affected_nodes(new: rdflib.Graph, merged: rdflib.Graph, ontology: rdflib.Graph) -> list[rdflib.term.Node]:
+    """The nodes whose verdict new data can change: those it mentions, and up to two links back from them.
+
+    The existing graph conforms, so a violation after adding `new` sits on a node that `new` mentions
+    (a new resource, or an existing one that gains properties or incoming links such as a data set's
+    rows), or on a node whose constraint follows links to one (an agreement whose partner's country
+    changes): those are reached by following links backwards.
+    """
+    vocabulary = set(ontology.subjects()) | {o for o in new.objects(None, RDF.type)}
+    mentioned = {t for t in new.subjects()} | {
+        o for p, o in new.predicate_objects() if p != RDF.type and not isinstance(o, rdflib.Literal)
+    }
+    mentioned -= vocabulary
+    focus = set(mentioned)
+    frontier = set(mentioned)
+    for _ in range(2):
+        frontier = {s for node in frontier for s in merged.subjects(None, node)} - focus - vocabulary
+        focus |= frontier
+    return sorted(focus, key=str)
+
+
+def validate_new(new: rdflib.Graph, existing: rdflib.Graph, ontology: rdflib.Graph, shapes: rdflib.Graph) -> Report:
+    """Validate new data together with the existing graph, looking only at the nodes it can affect."""
+    merged = rdflib.Graph()
+    merged += existing
+    merged += new
+    return validate_graph(merged, ontology, shapes, focus=affected_nodes(new, merged, ontology))
+
+
+def validate_graph(
+    graph: rdflib.Graph,
+    ontology: rdflib.Graph,
+    shapes: rdflib.Graph,
+    *,
+    focus: list[rdflib.term.Node] | None = None,
+) -> Report:
     """Run pySHACL on plain rdflib graphs; the ontology is mixed into the data for class hierarchy."""
     conforms, report_graph, _ = shacl_validate(
         graph,
@@ -94,6 +135,7 @@ def validate_graph(graph: rdflib.Graph, ontology: rdflib.Graph, shapes: rdflib.G
         advanced=True,
         allow_warnings=True,
         do_owl_imports=False,
+        focus_nodes=focus or None,
     )
     for prefix, ns in PREFIXES.items():
         report_graph.bind(prefix, ns)
@@ -104,19 +146,22 @@ def validate_graph(graph: rdflib.Graph, ontology: rdflib.Graph, shapes: rdflib.G
 def _findings(report: rdflib.Graph) -> list[Finding]:
     out = []
     for r in report.subjects(RDF.type, SH.ValidationResult):
-        def one(p: rdflib.URIRef) -> str:
+
+        def one(p: rdflib.URIRef, r: rdflib.term.Node = r) -> str:
             v = report.value(r, p)
             return short(v) if v is not None else ""
 
         severity = report.value(r, SH.resultSeverity)
         messages = [str(m) for m in report.objects(r, SH.resultMessage)]
-        out.append(Finding(
-            severity=str(severity).rsplit("#", 1)[-1] if severity else "Violation",
-            focus=one(SH.focusNode),
-            path=one(SH.resultPath),
-            value=one(SH.value),
-            shape=one(SH.sourceShape),
-            constraint=one(SH.sourceConstraintComponent),
-            message=messages[0] if messages else "",
-        ))
+        out.append(
+            Finding(
+                severity=str(severity).rsplit("#", 1)[-1] if severity else "Violation",
+                focus=one(SH.focusNode),
+                path=one(SH.resultPath),
+                value=one(SH.value),
+                shape=one(SH.sourceShape),
+                constraint=one(SH.sourceConstraintComponent),
+                message=messages[0] if messages else "",
+            )
+        )
     return out

@@ -22,9 +22,7 @@ class QueryResult:
 
     def as_dicts(self) -> list[dict[str, Identifier]]:
         """SELECT rows as dicts of the bound variables."""
-        return [
-            {v: t for v, t in zip(self.variables, row, strict=True) if t is not None} for row in self.rows
-        ]
+        return [{v: t for v, t in zip(self.variables, row, strict=True) if t is not None} for row in self.rows]
 
 
 Quad = tuple[Identifier, Identifier, Identifier, URIRef]
@@ -62,7 +60,7 @@ class Store(ABC):
     def __len__(self) -> int:
         """The number of quads."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook, a no-op for stores holding nothing to release
         """Release files and memory; the default does nothing."""
 
     def dataset(self) -> rdflib.Dataset:

@@ -53,8 +53,11 @@ def result_formats() -> tuple[str, str]:
         try:
             return FORMAT_PARAM[fmt.lower()]
         except KeyError:
-            raise InputError(f"unknown format {fmt!r}", source="format parameter",
-                             hint=f"use one of: {', '.join(sorted(FORMAT_PARAM))}") from None
+            raise InputError(
+                f"unknown format {fmt!r}",
+                source="format parameter",
+                hint=f"use one of: {', '.join(sorted(FORMAT_PARAM))}",
+            ) from None
     accept = request.accept_mimetypes
     if not accept:
         return DEFAULT
@@ -64,7 +67,9 @@ def result_formats() -> tuple[str, str]:
 
 
 def prefers_html() -> bool:
-    """Whether a browser is asking (text/html preferred over every RDF type)."""
+    """Whether a browser is asking (text/html preferred over every RDF type, and no `format` parameter)."""
+    if request.args.get("format"):
+        return False
     accept = request.accept_mimetypes
     best = accept.best_match(["text/html", *GRAPH, *TABULAR])
     return best == "text/html" and accept["text/html"] > 0

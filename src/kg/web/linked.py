@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+
 import rdflib
 from flask import Blueprint, Response, abort, current_app, render_template, request
 from rdflib import URIRef
@@ -16,21 +17,34 @@ from kg.web.services import Services
 
 bp = Blueprint("linked", __name__)
 
+# No GROUP BY here: a bound variable must be in scope where the engine joins its binding (Oxigraph binds with a
+# trailing VALUES clause, which an aggregate query applies after grouping, binding nothing). Duplicates from
+# several labels are dropped in Python (`_first`).
 _OUT = """PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
-SELECT ?p ?o (SAMPLE(?ol) AS ?label) WHERE { ?s ?p ?o OPTIONAL { ?o rdfs:label ?ol } }
-GROUP BY ?p ?o ORDER BY ?p ?o LIMIT 2000"""
+SELECT ?p ?o ?label WHERE { ?s ?p ?o OPTIONAL { ?o rdfs:label ?label } } ORDER BY ?p ?o ?label LIMIT 2000"""
 _IN = """PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
-SELECT ?s ?p (SAMPLE(?sl) AS ?label) WHERE { ?s ?p ?o OPTIONAL { ?s rdfs:label ?sl } }
-GROUP BY ?s ?p ORDER BY ?p ?s LIMIT 2000"""
+SELECT ?s ?p ?label WHERE { ?s ?p ?o OPTIONAL { ?s rdfs:label ?label } } ORDER BY ?p ?s ?label LIMIT 2000"""
+_EXISTS = "ASK { { ?s ?p ?o } UNION { ?x ?q ?s } }"
 _DESCRIBE = "CONSTRUCT { ?s ?p ?o . ?x ?q ?s } WHERE { { ?s ?p ?o } UNION { ?x ?q ?s } }"
 _PROVENANCE = """PREFIX prov: <http://www.w3.org/ns/prov#> PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
-SELECT ?part (SAMPLE(?l) AS ?label) WHERE { ?s prov:wasDerivedFrom ?part OPTIONAL { ?part rdfs:label ?l } }
-GROUP BY ?part ORDER BY ?part"""
+SELECT ?part ?label WHERE { ?s prov:wasDerivedFrom ?part OPTIONAL { ?part rdfs:label ?label } } ORDER BY ?part ?label"""
 _NETWORK = """PREFIX ifc: <https://w3id.org/interfirm/ontology#> PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
-SELECT ?a (SAMPLE(?al) AS ?agreement) ?p (SAMPLE(?pl) AS ?partner) WHERE {
+SELECT ?a ?agreement ?p ?partner WHERE {
   ?a ifc:hasPartner ?s , ?p . FILTER (?p != ?s)
-  OPTIONAL { ?a rdfs:label ?al } OPTIONAL { ?p rdfs:label ?pl }
-} GROUP BY ?a ?p ORDER BY ?p ?a"""
+  OPTIONAL { ?a rdfs:label ?agreement } OPTIONAL { ?p rdfs:label ?partner }
+} ORDER BY ?p ?a ?agreement ?partner"""
+
+
+def _first(rows: list[dict], *keys: str) -> list[dict]:
+    """The first row for each combination of `keys` (rows come sorted, so the first label wins)."""
+    seen: set[tuple] = set()
+    out = []
+    for row in rows:
+        key = tuple((row[k]["type"], row[k]["value"]) for k in keys)
+        if key not in seen:
+            seen.add(key)
+            out.append(row)
+    return out
 
 
 def services() -> Services:
@@ -55,18 +69,24 @@ def network_svg(name: str, links: list[dict]) -> str:
     n = max(len(partners), 1)
     size, r = 520, 190
     cx = cy = size / 2
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {size} {size}" width="{size}" height="{size}" '
-             'role="img" aria-label="partnership network">']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {size} {size}" width="{size}" height="{size}" '
+        'role="img" aria-label="partnership network">'
+    ]
     for i, (iri, label) in enumerate(sorted(partners.items(), key=lambda kv: kv[1])):
         angle = 2 * math.pi * i / n - math.pi / 2
         x, y = cx + r * math.cos(angle), cy + r * math.sin(angle)
         parts.append(f'<line x1="{cx:.0f}" y1="{cy:.0f}" x2="{x:.0f}" y2="{y:.0f}" stroke="#888"/>')
         href = f"/resource?iri={_q(iri)}"
-        parts.append(f'<a href="{href}"><circle cx="{x:.0f}" cy="{y:.0f}" r="7" fill="#2a6"/>'
-                     f'<text x="{x:.0f}" y="{y - 12:.0f}" text-anchor="middle" font-size="12">{_esc(label)}</text></a>')
-    parts.append(f'<circle cx="{cx:.0f}" cy="{cy:.0f}" r="10" fill="#c33"/>'
-                 f'<text x="{cx:.0f}" y="{cy + 26:.0f}" text-anchor="middle" font-size="13" font-weight="bold">'
-                 f'{_esc(name)}</text></svg>')
+        parts.append(
+            f'<a href="{href}"><circle cx="{x:.0f}" cy="{y:.0f}" r="7" fill="#2a6"/>'
+            f'<text x="{x:.0f}" y="{y - 12:.0f}" text-anchor="middle" font-size="12">{_esc(label)}</text></a>'
+        )
+    parts.append(
+        f'<circle cx="{cx:.0f}" cy="{cy:.0f}" r="10" fill="#c33"/>'
+        f'<text x="{cx:.0f}" y="{cy + 26:.0f}" text-anchor="middle" font-size="13" font-weight="bold">'
+        f"{_esc(name)}</text></svg>"
+    )
     return "".join(parts)
 
 
@@ -86,14 +106,14 @@ def describe(iri: URIRef) -> Response:
     svc = services()
     if not conneg.prefers_html():
         fmt = conneg.graph_format()
-        answer = svc.query(_DESCRIBE, bindings={"s": iri}, graph_format=fmt)
-        if len(answer.body.strip()) == 0 or answer.body.strip() in (b"[]", b"{}"):
+        if b"true" not in svc.query(_EXISTS, bindings={"s": iri}).body:
             raise NotFound(f"nothing is known about <{iri}>")
+        answer = svc.query(_DESCRIBE, bindings={"s": iri}, graph_format=fmt)
         resp = Response(answer.body, mimetype=GRAPH_FORMATS[fmt][0])
         resp.headers["Vary"] = "Accept"
         return resp
-    out = svc.select(_OUT, {"s": iri})
-    incoming = svc.select(_IN, {"o": iri})
+    out = _first(svc.select(_OUT, {"s": iri}), "p", "o")
+    incoming = _first(svc.select(_IN, {"o": iri}), "s", "p")
     if not out and not incoming:
         raise NotFound(f"nothing is known about <{iri}>")
     rows = [{"p": _term(b["p"]), "o": _term(b["o"]), "label": b.get("label", {}).get("value")} for b in out]
@@ -101,12 +121,15 @@ def describe(iri: URIRef) -> Response:
     label = next((r["o"]["text"] for r in rows if r["p"].get("iri") == str(RDFS.label)), short(iri))
     label = label.removesuffix(" @en")
     types = [r for r in rows if r["p"].get("iri") == str(RDF.type)]
-    provenance = [{"part": _term(b["part"]), "label": b.get("label", {}).get("value")}
-                  for b in svc.select(_PROVENANCE, {"s": iri})]
-    network = svc.select(_NETWORK, {"s": iri})
+    provenance = [
+        {"part": _term(b["part"]), "label": b.get("label", {}).get("value")}
+        for b in _first(svc.select(_PROVENANCE, {"s": iri}), "part")
+    ]
+    network = _first(svc.select(_NETWORK, {"s": iri}), "a", "p")
     svg = network_svg(label, network) if network else None
-    html = render_template("resource.html", iri=str(iri), label=label, types=types, rows=rows, incoming=inc,
-                           provenance=provenance, svg=svg)
+    html = render_template(
+        "resource.html", iri=str(iri), label=label, types=types, rows=rows, incoming=inc, provenance=provenance, svg=svg
+    )
     resp = Response(html, mimetype="text/html")
     resp.headers["Vary"] = "Accept"
     return resp
@@ -146,17 +169,19 @@ def ontology() -> Response:
         for t in sorted(set(g.subjects(RDF.type, kind))):
             if not str(t).startswith(str(IFC)):
                 continue
-            out.append({
-                "id": str(t)[len(str(IFC)):],
-                "iri": str(t),
-                "label": str(g.value(t, RDFS.label) or ""),
-                "definition": str(g.value(t, SKOS.definition) or ""),
-                "super": [short(s) for s in g.objects(t, RDFS.subClassOf) if isinstance(s, URIRef)]
-                + [short(s) for s in g.objects(t, RDFS.subPropertyOf) if isinstance(s, URIRef)],
-                "domain": [short(s) for s in g.objects(t, RDFS.domain) if isinstance(s, URIRef)],
-                "range": [short(s) for s in g.objects(t, RDFS.range) if isinstance(s, URIRef)],
-                "types": [short(s) for s in g.objects(t, RDF.type) if s != OWL.NamedIndividual],
-            })
+            out.append(
+                {
+                    "id": str(t)[len(str(IFC)) :],
+                    "iri": str(t),
+                    "label": str(g.value(t, RDFS.label) or ""),
+                    "definition": str(g.value(t, SKOS.definition) or ""),
+                    "super": [short(s) for s in g.objects(t, RDFS.subClassOf) if isinstance(s, URIRef)]
+                    + [short(s) for s in g.objects(t, RDFS.subPropertyOf) if isinstance(s, URIRef)],
+                    "domain": [short(s) for s in g.objects(t, RDFS.domain) if isinstance(s, URIRef)],
+                    "range": [short(s) for s in g.objects(t, RDFS.range) if isinstance(s, URIRef)],
+                    "types": [short(s) for s in g.objects(t, RDF.type) if s != OWL.NamedIndividual],
+                }
+            )
         return out
 
     header = URIRef("https://w3id.org/interfirm/ontology")

@@ -18,8 +18,11 @@ bp = Blueprint("meta", __name__)
 SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
 VOID = Namespace("http://rdfs.org/ns/void#")
 FORMATS = Namespace("http://www.w3.org/ns/formats/")
-DUMPS = {"ttl": ("turtle", "text/turtle"), "nt": ("nt", "application/n-triples"),
-         "jsonld": ("jsonld", "application/ld+json")}
+DUMPS = {
+    "ttl": ("turtle", "text/turtle"),
+    "nt": ("nt", "application/n-triples"),
+    "jsonld": ("jsonld", "application/ld+json"),
+}
 
 _STATS = """SELECT (COUNT(*) AS ?triples) (COUNT(DISTINCT ?s) AS ?subjects) (COUNT(DISTINCT ?p) AS ?properties)
 (COUNT(DISTINCT ?o) AS ?objects) WHERE { ?s ?p ?o }"""
@@ -50,8 +53,16 @@ def description_graph() -> rdflib.Graph:
     g.add((endpoint, SD.endpoint, endpoint))
     g.add((endpoint, SD.supportedLanguage, SD.SPARQL11Query))
     g.add((endpoint, SD.feature, SD.UnionDefaultGraph))
-    for fmt in ("SPARQL_Results_JSON", "SPARQL_Results_XML", "SPARQL_Results_CSV", "SPARQL_Results_TSV",
-                "Turtle", "N-Triples", "JSON-LD", "RDF_XML"):
+    for fmt in (
+        "SPARQL_Results_JSON",
+        "SPARQL_Results_XML",
+        "SPARQL_Results_CSV",
+        "SPARQL_Results_TSV",
+        "Turtle",
+        "N-Triples",
+        "JSON-LD",
+        "RDF_XML",
+    ):
         g.add((endpoint, SD.resultFormat, FORMATS[fmt]))
     default_dataset = BNode()
     g.add((endpoint, SD.defaultDataset, default_dataset))
@@ -140,8 +151,9 @@ def dataset() -> Response:
 def health() -> Response:
     answer = services().query("ASK { ?s ?p ?o }")
     ok = b"true" in answer.body
-    return Response(json.dumps({"status": "ok" if ok else "empty"}) + "\n", status=200 if ok else 503,
-                    mimetype="application/json")
+    return Response(
+        json.dumps({"status": "ok" if ok else "empty"}) + "\n", status=200 if ok else 503, mimetype="application/json"
+    )
 
 
 @bp.get("/dumps/interfirm.<ext>")

@@ -6,8 +6,12 @@ from typing import Any
 
 from kg import __version__
 
-_TABULAR = ["application/sparql-results+json", "application/sparql-results+xml", "text/csv",
-            "text/tab-separated-values"]
+_TABULAR = [
+    "application/sparql-results+json",
+    "application/sparql-results+xml",
+    "text/csv",
+    "text/tab-separated-values",
+]
 _GRAPH = ["text/turtle", "application/n-triples", "application/ld+json", "application/rdf+xml"]
 _RDF_IN = ["text/turtle", "application/n-triples", "application/ld+json", "application/rdf+xml"]
 
@@ -20,97 +24,239 @@ def _error(description: str) -> dict[str, Any]:
     return {"description": description, "content": _content(["text/plain", "application/json"])}
 
 
-_FORMAT = {"name": "format", "in": "query", "required": False,
-           "schema": {"type": "string", "enum": ["json", "xml", "csv", "tsv", "turtle", "ttl", "nt", "jsonld",
-                                                 "rdfxml", "srj", "srx", "ntriples", "json-ld"]}}
+_FORMAT = {
+    "name": "format",
+    "in": "query",
+    "required": False,
+    "schema": {
+        "type": "string",
+        "enum": [
+            "json",
+            "xml",
+            "csv",
+            "tsv",
+            "turtle",
+            "ttl",
+            "nt",
+            "jsonld",
+            "rdfxml",
+            "srj",
+            "srx",
+            "ntriples",
+            "json-ld",
+        ],
+    },
+}
 _GRAPHS = [
-    {"name": "default-graph-uri", "in": "query", "required": False, "style": "form", "explode": True,
-     "schema": {"type": "array", "items": {"type": "string"}}},
-    {"name": "named-graph-uri", "in": "query", "required": False, "style": "form", "explode": True,
-     "schema": {"type": "array", "items": {"type": "string"}}},
+    {
+        "name": "default-graph-uri",
+        "in": "query",
+        "required": False,
+        "style": "form",
+        "explode": True,
+        "schema": {"type": "array", "items": {"type": "string"}},
+    },
+    {
+        "name": "named-graph-uri",
+        "in": "query",
+        "required": False,
+        "style": "form",
+        "explode": True,
+        "schema": {"type": "array", "items": {"type": "string"}},
+    },
 ]
-_RESULTS = {"200": {"description": "query results", "content": _content(_TABULAR + _GRAPH)},
-            "400": _error("malformed query or parameters"),
-            "403": _error("an update sent to the read-only endpoint"),
-            "503": _error("the query ran past the time limit and was stopped")}
+_RESULTS = {
+    "200": {"description": "query results", "content": _content(_TABULAR + _GRAPH)},
+    "400": _error("malformed query or parameters"),
+    "403": _error("an update sent to the read-only endpoint"),
+    "503": _error("the query ran past the time limit and was stopped"),
+}
 
 
 def spec() -> dict[str, Any]:
     """OpenAPI 3.0 document of the service."""
     return {
         "openapi": "3.0.3",
-        "info": {"title": "interfirm-kg", "version": __version__,
-                 "description": "SPARQL 1.1 endpoint, saved queries, validation and Linked Data for the "
-                                "inter-firm cooperation knowledge graph (UNCTAD/ITE/EDS/2, 1997)."},
+        "info": {
+            "title": "interfirm-kg",
+            "version": __version__,
+            "description": "SPARQL 1.1 endpoint, saved queries, validation and Linked Data for the "
+            "inter-firm cooperation knowledge graph (UNCTAD/ITE/EDS/2, 1997).",
+        },
         "paths": {
             "/sparql": {
-                "get": {"summary": "SPARQL query by GET, or the service description without a query",
-                        "parameters": [{"name": "query", "in": "query", "required": False,
-                                        "schema": {"type": "string"}}, *_GRAPHS, _FORMAT],
-                        "responses": {**_RESULTS, "200": {"description": "results or service description",
-                                                          "content": _content(_TABULAR + _GRAPH + ["text/html"])}}},
-                "post": {"summary": "SPARQL query by POST (form or direct)",
-                         "parameters": [*_GRAPHS, _FORMAT],
-                         "requestBody": {"required": True, "content": {
-                             "application/sparql-query": {"schema": {"type": "string"}},
-                             "application/x-www-form-urlencoded": {"schema": {
-                                 "type": "object", "properties": {"query": {"type": "string"}},
-                                 "required": ["query"]}}}},
-                         "responses": {**_RESULTS, "415": _error("unsupported request media type")}},
+                "get": {
+                    "summary": "SPARQL query by GET, or the service description without a query",
+                    "parameters": [
+                        {"name": "query", "in": "query", "required": False, "schema": {"type": "string"}},
+                        *_GRAPHS,
+                        _FORMAT,
+                    ],
+                    "responses": {
+                        **_RESULTS,
+                        "200": {
+                            "description": "results or service description",
+                            "content": _content(_TABULAR + _GRAPH + ["text/html"]),
+                        },
+                    },
+                },
+                "post": {
+                    "summary": "SPARQL query by POST (form or direct)",
+                    "parameters": [*_GRAPHS, _FORMAT],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/sparql-query": {"schema": {"type": "string"}},
+                            "application/x-www-form-urlencoded": {
+                                "schema": {
+                                    "type": "object",
+                                    "properties": {"query": {"type": "string"}},
+                                    "required": ["query"],
+                                }
+                            },
+                        },
+                    },
+                    "responses": {**_RESULTS, "415": _error("unsupported request media type")},
+                },
             },
-            "/queries": {"get": {"summary": "List the saved queries",
-                                 "responses": {"200": {"description": "the saved queries",
-                                                       "content": _content(["application/json", "text/html"])}}}},
+            "/queries": {
+                "get": {
+                    "summary": "List the saved queries",
+                    "responses": {
+                        "200": {
+                            "description": "the saved queries",
+                            "content": _content(["application/json", "text/html"]),
+                        }
+                    },
+                }
+            },
             "/queries/{name}": {
                 "parameters": [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}],
-                "get": {"summary": "Run a saved query; its declared parameters are query-string parameters",
-                        "parameters": [_FORMAT],
-                        "responses": {**_RESULTS, "404": _error("no such saved query")}},
-                "post": {"summary": "Run a saved query with parameters in a form or JSON body",
-                         "parameters": [_FORMAT],
-                         "requestBody": {"required": False, "content": {
-                             "application/json": {"schema": {"type": "object"}},
-                             "application/x-www-form-urlencoded": {"schema": {"type": "object"}}}},
-                         "responses": {**_RESULTS, "404": _error("no such saved query")}},
+                "get": {
+                    "summary": "Run a saved query; its declared parameters are query-string parameters",
+                    "parameters": [_FORMAT],
+                    "responses": {**_RESULTS, "404": _error("no such saved query")},
+                },
+                "post": {
+                    "summary": "Run a saved query with parameters in a form or JSON body",
+                    "parameters": [_FORMAT],
+                    "requestBody": {
+                        "required": False,
+                        "content": {
+                            "application/json": {"schema": {"type": "object"}},
+                            "application/x-www-form-urlencoded": {"schema": {"type": "object"}},
+                        },
+                    },
+                    "responses": {**_RESULTS, "404": _error("no such saved query")},
+                },
             },
-            "/validate": {"post": {
-                "summary": "Validate case data against the server's shapes and ontology (nothing is stored)",
-                "requestBody": {"required": True, "content": _content(_RDF_IN)},
-                "responses": {"200": {"description": "the SHACL report",
-                                      "content": _content(["application/json", "text/turtle",
-                                                           "application/ld+json", "text/plain"])},
-                              "400": _error("unparseable data (the message names the line)"),
-                              "413": _error("body too large"),
-                              "415": _error("unsupported media type")}}},
-            "/resource": {"get": {
-                "summary": "A Linked Data page for any IRI in the graph",
-                "parameters": [{"name": "iri", "in": "query", "required": True, "schema": {"type": "string"}},
-                               _FORMAT],
-                "responses": {"200": {"description": "the resource",
-                                      "content": _content(["text/html", *_GRAPH])},
-                              "400": _error("missing or malformed IRI"), "404": _error("unknown IRI")}}},
-            "/ontology": {"get": {"summary": "The ontology as HTML documentation or RDF",
-                                  "parameters": [_FORMAT],
-                                  "responses": {"200": {"description": "the ontology",
-                                                        "content": _content(["text/html", *_GRAPH])}}}},
-            "/dataset": {"get": {"summary": "VoID/DCAT description of the dataset",
-                                 "parameters": [_FORMAT],
-                                 "responses": {"200": {"description": "the description",
-                                                       "content": _content(["text/html", *_GRAPH])}}}},
-            "/dumps/interfirm.{ext}": {"get": {
-                "summary": "The whole dataset for download",
-                "parameters": [{"name": "ext", "in": "path", "required": True,
-                                "schema": {"type": "string", "enum": ["ttl", "nt", "jsonld"]}}],
-                "responses": {"200": {"description": "the dump", "content": _content(_GRAPH)},
-                              "404": _error("unknown dump format")}}},
-            "/health": {"get": {"summary": "200 when the store answers",
-                                "responses": {"200": {"description": "healthy",
-                                                      "content": _content(["application/json"])},
-                                              "503": _error("the store is empty or not answering")}}},
-            "/openapi.json": {"get": {"summary": "This document",
-                                      "responses": {"200": {"description": "OpenAPI 3",
-                                                            "content": _content(["application/json"])}}}},
-            "/": {"get": {"summary": "The query UI (YASGUI)",
-                          "responses": {"200": {"description": "HTML", "content": _content(["text/html"])}}}},
+            "/queries/{name}.rq": {
+                "get": {
+                    "summary": "The text of a saved query",
+                    "parameters": [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}],
+                    "responses": {
+                        "200": {"description": "the query", "content": _content(["application/sparql-query"])},
+                        "404": _error("no such saved query"),
+                    },
+                }
+            },
+            "/validate": {
+                "post": {
+                    "summary": "Validate case data against the server's shapes and ontology (nothing is stored)",
+                    "requestBody": {"required": True, "content": _content(_RDF_IN)},
+                    "responses": {
+                        "200": {
+                            "description": "the SHACL report",
+                            "content": _content(
+                                ["application/json", "text/turtle", "application/ld+json", "text/plain"]
+                            ),
+                        },
+                        "400": _error("unparseable data (the message names the line)"),
+                        "413": _error("body too large"),
+                        "415": _error("unsupported media type"),
+                    },
+                }
+            },
+            "/resource": {
+                "get": {
+                    "summary": "A Linked Data page for any IRI in the graph",
+                    "parameters": [
+                        {"name": "iri", "in": "query", "required": True, "schema": {"type": "string"}},
+                        _FORMAT,
+                    ],
+                    "responses": {
+                        "200": {"description": "the resource", "content": _content(["text/html", *_GRAPH])},
+                        "400": _error("missing or malformed IRI"),
+                        "404": _error("unknown IRI"),
+                    },
+                }
+            },
+            "/id/{rest}": {
+                "get": {
+                    "summary": "Our own IRIs at their own path (when the server's public base is their namespace)",
+                    "parameters": [
+                        {"name": "rest", "in": "path", "required": True, "schema": {"type": "string"}},
+                        _FORMAT,
+                    ],
+                    "responses": {
+                        "200": {"description": "the resource", "content": _content(["text/html", *_GRAPH])},
+                        "404": _error("unknown IRI, or this server is not the namespace's home"),
+                    },
+                }
+            },
+            "/ontology": {
+                "get": {
+                    "summary": "The ontology as HTML documentation or RDF",
+                    "parameters": [_FORMAT],
+                    "responses": {"200": {"description": "the ontology", "content": _content(["text/html", *_GRAPH])}},
+                }
+            },
+            "/dataset": {
+                "get": {
+                    "summary": "VoID/DCAT description of the dataset",
+                    "parameters": [_FORMAT],
+                    "responses": {
+                        "200": {"description": "the description", "content": _content(["text/html", *_GRAPH])}
+                    },
+                }
+            },
+            "/dumps/interfirm.{ext}": {
+                "get": {
+                    "summary": "The whole dataset for download",
+                    "parameters": [
+                        {
+                            "name": "ext",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string", "enum": ["ttl", "nt", "jsonld"]},
+                        }
+                    ],
+                    "responses": {
+                        "200": {"description": "the dump", "content": _content(_GRAPH)},
+                        "404": _error("unknown dump format"),
+                    },
+                }
+            },
+            "/health": {
+                "get": {
+                    "summary": "200 when the store answers",
+                    "responses": {
+                        "200": {"description": "healthy", "content": _content(["application/json"])},
+                        "503": _error("the store is empty or not answering"),
+                    },
+                }
+            },
+            "/openapi.json": {
+                "get": {
+                    "summary": "This document",
+                    "responses": {"200": {"description": "OpenAPI 3", "content": _content(["application/json"])}},
+                }
+            },
+            "/": {
+                "get": {
+                    "summary": "The query UI (YASGUI)",
+                    "responses": {"200": {"description": "HTML", "content": _content(["text/html"])}},
+                }
+            },
         },
     }

@@ -38,8 +38,10 @@ def run(name: str) -> Response:
         elif request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data", ""):
             values.update({k: v for k, v in request.form.items() if k != "format"})
         else:
-            raise InputError(f"unsupported Content-Type {request.mimetype!r}",
-                             hint="send parameters as a form, JSON object or query string")
+            raise InputError(
+                f"unsupported Content-Type {request.mimetype!r}",
+                hint="send parameters as a form, JSON object or query string",
+            )
     for key in list(values):
         if len(request.args.getlist(key)) > 1:
             raise InputError(f"parameter {key!r} is given more than once", source=key)

@@ -33,6 +33,10 @@ class Services:
                 self._executor = QueryExecutor(self.settings, workers=self.settings.threads)
             return self._executor
 
+    def start(self) -> None:
+        """Start the query workers (otherwise they start on the first query)."""
+        _ = self.executor
+
     @cached_property
     def catalog(self) -> QueryCatalog:
         return QueryCatalog(self.settings.queries_dir)
@@ -47,9 +51,14 @@ class Services:
         tabular_format: str = "json",
         graph_format: str = "turtle",
     ) -> Answer:
-        return self.executor.run(sparql, bindings=bindings, default_graphs=default_graphs,
-                                 named_graphs=named_graphs, tabular_format=tabular_format,
-                                 graph_format=graph_format)
+        return self.executor.run(
+            sparql,
+            bindings=bindings,
+            default_graphs=default_graphs,
+            named_graphs=named_graphs,
+            tabular_format=tabular_format,
+            graph_format=graph_format,
+        )
 
     def select(self, sparql: str, bindings: Mapping[str, Identifier] | None = None) -> list[dict[str, dict]]:
         """A SELECT query's bindings as SPARQL JSON objects (for pages the server renders itself)."""
@@ -73,8 +82,11 @@ class Services:
                 from kg.validation import load_shapes
 
                 sources = all_sources(self.settings)
-                self._validation_context = (load_graph(sources[1:]), load_graph(sources[:1]),
-                                            load_shapes(self.settings))
+                self._validation_context = (
+                    load_graph(sources[1:]),
+                    load_graph(sources[:1]),
+                    load_shapes(self.settings),
+                )
             return self._validation_context
 
     def ontology_graph(self) -> rdflib.Graph:
@@ -84,8 +96,11 @@ class Services:
         if cached is None:
             from kg.namespaces import ONTOLOGY_GRAPH
 
-            answer = self.query("CONSTRUCT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }",
-                                bindings={"g": ONTOLOGY_GRAPH}, graph_format="nt")
+            answer = self.query(
+                "CONSTRUCT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }",
+                bindings={"g": ONTOLOGY_GRAPH},
+                graph_format="nt",
+            )
             cached = rdflib.Graph().parse(data=answer.body.decode("utf-8"), format="nt")
             with self._lock:
                 self._ontology = cached

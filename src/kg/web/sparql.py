@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from urllib.parse import parse_qs
 
 from flask import Blueprint, Response, current_app, request
 from rdflib import URIRef
 
-from kg.errors import Forbidden, InputError
+from kg.errors import Forbidden, InputError, QuerySyntaxError
 from kg.web import conneg
 from kg.web.services import Services
 
@@ -18,6 +19,19 @@ _UPDATE = re.compile(
     r"^\s*(?:(?:PREFIX\s+\S*\s*<[^>]*>|BASE\s*<[^>]*>)\s*)*"
     r"(INSERT|DELETE|LOAD|CLEAR|CREATE|DROP|COPY|MOVE|ADD|WITH)\b",
     re.IGNORECASE,
+)
+_ABSOLUTE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
+# The SPARQL tokens that can hold the letters SERVICE without being the keyword: strings, IRIs, comments,
+# variables and prefixed names. Whatever is left is a keyword or punctuation.
+_TOKENS = re.compile(
+    r'"""(?:[^"\\]|\\.|"(?!""))*"""'
+    r"|'''(?:[^'\\]|\\.|'(?!''))*'''"
+    r'|"(?:[^"\\\n\r]|\\.)*"'
+    r"|'(?:[^'\\\n\r]|\\.)*'"
+    r'|<[^<>"{}|^`\\\x00-\x20]*>'
+    r"|#[^\n\r]*"
+    r"|[?$]\w+"
+    r"|[\w:.-]+"
 )
 
 
@@ -44,6 +58,27 @@ def _form_fields() -> dict[str, list[str]]:
     return parse_qs(text, keep_blank_values=True)
 
 
+def _refuse_federation(text: str) -> None:
+    """SERVICE makes the engine fetch from other servers; this endpoint never loads anything from outside."""
+    if any(token.upper() == "SERVICE" for token in _TOKENS.findall(text)):
+        raise InputError(
+            "SERVICE (federated query) is not supported: this endpoint never fetches from other servers",
+            source="query parameter",
+            hint="query the other endpoint yourself",
+        )
+
+
+def _with_base(text: str) -> str:
+    """The query with this endpoint's IRI as its base when it holds relative IRIs (RFC 3986: the base of a
+    request is its own URI); the engines differ without one (one refuses to parse, one leaves them relative)."""
+    if not any(t.startswith("<") and not _ABSOLUTE.match(t[1:]) for t in _TOKENS.findall(text)):
+        return text
+    base = request.base_url
+    if not _ABSOLUTE.match(base) or any(c in base for c in '<>"{}|^`\\ '):
+        base = services().settings.public_base.rstrip("/") + "/sparql"
+    return f"BASE <{base}> {text}"
+
+
 def _refuse_update() -> None:
     raise Forbidden(
         "this endpoint is read-only: SPARQL Update is refused",
@@ -57,7 +92,7 @@ def endpoint() -> Response:
     if request.method == "OPTIONS":
         return Response(status=204)
     args = request.args.to_dict(flat=False)
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):
         if "update" in args:
             _refuse_update()
         queries = args.get("query", [])
@@ -91,22 +126,33 @@ def endpoint() -> Response:
         else:
             return _unsupported(mimetype)
     if len(queries) != 1:
-        raise InputError("exactly one 'query' parameter is required" if queries else "the 'query' parameter is missing",
-                         source="query parameter")
+        raise InputError(
+            "exactly one 'query' parameter is required" if queries else "the 'query' parameter is missing",
+            source="query parameter",
+        )
     text = queries[0]
     if len(text) > services().settings.max_query_chars:
-        raise InputError(f"the query is longer than {services().settings.max_query_chars} characters",
-                         source="query parameter")
+        raise InputError(
+            f"the query is longer than {services().settings.max_query_chars} characters", source="query parameter"
+        )
     if _UPDATE.match(text):
         _refuse_update()
+    _refuse_federation(text)
     tabular, graph = conneg.result_formats()
-    answer = services().query(
-        text,
+    run = functools.partial(
+        services().query,
         default_graphs=_iris(fields.get("default-graph-uri", []), "default-graph-uri"),
         named_graphs=_iris(fields.get("named-graph-uri", []), "named-graph-uri"),
         tabular_format=tabular,
         graph_format=graph,
     )
+    based = _with_base(text)
+    try:
+        answer = run(based)
+    except QuerySyntaxError:
+        if based == text:
+            raise
+        answer = run(text)  # for the parser's message at the user's own line and column
     resp = Response(answer.body, mimetype=answer.media_type)
     if answer.media_type.startswith("text/") or "json" in answer.media_type or "xml" in answer.media_type:
         resp.headers["Content-Type"] = f"{answer.media_type}; charset=utf-8"

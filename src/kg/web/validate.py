@@ -18,8 +18,12 @@ def services() -> Services:
     return current_app.extensions["kg"]
 
 
-REPORT_FORMATS = {"application/json": "json", "text/turtle": "turtle", "application/ld+json": "jsonld",
-                  "text/plain": "text"}
+REPORT_FORMATS = {
+    "application/json": "json",
+    "text/turtle": "turtle",
+    "application/ld+json": "jsonld",
+    "text/plain": "text",
+}
 
 
 @bp.post("/validate")
