@@ -45,6 +45,8 @@ def provenance_graph(sources: list[Source], root: Path) -> rdflib.Graph:
 
 def ensure_built(settings: Settings, *, read_only: bool = True, extra: list[Source] | None = None) -> Store:
     """Open the configured store, building it first when it is missing or its sources changed."""
+    if settings.store == "sparql":
+        return remote_store(settings)
     sources = all_sources(settings) + list(extra or [])
     if settings.store == "memory":
         store = MemoryStore()
@@ -54,6 +56,31 @@ def ensure_built(settings: Settings, *, read_only: bool = True, extra: list[Sour
         return store
     build_oxigraph(settings.store_path, sources, settings.root)
     return OxigraphStore(settings.store_path / "db", read_only=read_only)
+
+
+def remote_store(settings: Settings) -> Store:
+    """The remote SPARQL store the settings name."""
+    from kg.store.remote import RemoteStore
+
+    return RemoteStore(settings.endpoint, update_endpoint=settings.update_endpoint or None,
+                       user=settings.endpoint_user or None, password=settings.endpoint_password or None,
+                       timeout=settings.query_timeout)
+
+
+def push(settings: Settings, progress: object = None) -> dict[str, int]:
+    """Load the repository's graphs (and the provenance graph) into the remote store, one named graph each."""
+    from kg.store.remote import RemoteStore
+
+    store = remote_store(settings)
+    assert isinstance(store, RemoteStore)
+    sources = all_sources(settings)
+    counts: dict[str, int] = {}
+    for s in sources:
+        counts[str(s.graph)] = store.load_graph(s.graph, s.parse())
+        if callable(progress):
+            progress(s)
+    counts[str(META_GRAPH)] = store.load_graph(META_GRAPH, provenance_graph(sources, settings.root))
+    return counts
 
 
 def is_current(path: Path, sources: list[Source]) -> bool:

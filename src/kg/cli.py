@@ -37,10 +37,11 @@ class KgGroup(click.Group):
 @click.group(cls=KgGroup)
 @click.option(
     "--store",
-    type=click.Choice(["oxigraph", "memory"]),
+    type=click.Choice(["oxigraph", "memory", "sparql"]),
     default=None,
     help="Store backend (default oxigraph; env KG_STORE).",
 )
+@click.option("--endpoint", default=None, help="SPARQL endpoint of the sparql store (env KG_ENDPOINT).")
 @click.option(
     "--store-dir",
     type=click.Path(path_type=Path),
@@ -49,9 +50,9 @@ class KgGroup(click.Group):
 )
 @click.version_option(package_name="interfirm-kg")
 @click.pass_context
-def main(ctx: click.Context, store: str | None, store_dir: Path | None) -> None:
+def main(ctx: click.Context, store: str | None, endpoint: str | None, store_dir: Path | None) -> None:
     """interfirm-kg: the UNCTAD inter-firm cooperation knowledge graph."""
-    ctx.obj = Settings.from_env(store=store, store_dir=store_dir)
+    ctx.obj = Settings.from_env(store=store, store_dir=store_dir, endpoint=endpoint)
 
 
 @main.command()
@@ -68,6 +69,24 @@ def build(settings: Settings, force: bool, files: tuple[Path, ...]) -> None:
         return
     built = build_oxigraph(settings.store_path, sources, settings.root, force=force)
     click.echo(("built" if built else "up to date") + f": {settings.store_path}")
+
+
+@main.command()
+@click.option("--endpoint", default=None, help="Query endpoint of the remote store (env KG_ENDPOINT).")
+@click.option("--update-endpoint", default=None, help="Update endpoint, when it differs (env KG_UPDATE_ENDPOINT).")
+@click.pass_obj
+def push(settings: Settings, endpoint: str | None, update_endpoint: str | None) -> None:
+    """Load the built graphs into a remote SPARQL 1.1 store as named graphs (replacing them)."""
+    import dataclasses
+
+    from kg.build import push as run
+
+    changes = {k: v for k, v in {"endpoint": endpoint, "update_endpoint": update_endpoint}.items() if v}
+    target = dataclasses.replace(settings, store="sparql", **changes)
+    if not target.endpoint:
+        raise InputError("kg push needs --endpoint URL (or KG_ENDPOINT)")
+    counts = run(target, progress=lambda s: click.echo(f"pushed {s.graph}", err=True))
+    click.echo(f"pushed {sum(counts.values())} triples in {len(counts)} graphs to {target.endpoint}")
 
 
 @main.command()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from kg.errors import InputError
 
-STORE_KINDS = ("oxigraph", "memory")
+STORE_KINDS = ("oxigraph", "memory", "sparql")
 
 
 def _default_root() -> Path:
@@ -41,6 +41,10 @@ class Settings:
     max_body_bytes: int = 10 * 1024 * 1024
     max_query_chars: int = 100_000
     update_token: str = ""
+    endpoint: str = ""
+    update_endpoint: str = ""
+    endpoint_user: str = ""
+    endpoint_password: str = ""
 
     @property
     def ontology_file(self) -> Path:
@@ -84,6 +88,9 @@ class Settings:
                 source="KG_STORE/--store",
                 hint=f"use one of: {', '.join(STORE_KINDS)}",
             )
+        if settings.store == "sparql" and not settings.endpoint:
+            raise InputError("the sparql store needs an endpoint", source="KG_ENDPOINT/--endpoint",
+                             hint="give the SPARQL 1.1 query endpoint URL of the remote store")
         if settings.query_timeout <= 0:
             raise InputError(
                 "the query timeout must be a positive number of seconds", source="KG_QUERY_TIMEOUT/--query-timeout"

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import rdflib
 from rdflib.term import Identifier, URIRef
+
+from kg.errors import InputError
 
 
 @dataclass
@@ -26,6 +29,25 @@ class QueryResult:
 
 
 Quad = tuple[Identifier, Identifier, Identifier, URIRef]
+_VARNAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_BAD_IRI = re.compile(r"[<>\"{}|\\^`\s]")
+
+
+def with_values(sparql: str, bindings: Mapping[str, Identifier]) -> str:
+    """The query with a trailing VALUES clause binding each variable to its term.
+
+    pyoxigraph's `substitutions` only bind projected variables; a typed VALUES clause (terms written in
+    N-Triples syntax by the RDF library, never user text) binds any variable of the WHERE clause.
+    """
+    for name, value in bindings.items():
+        if not _VARNAME.match(name):
+            raise InputError(f"not a SPARQL variable name: {name!r}")
+        if isinstance(value, URIRef) and _BAD_IRI.search(str(value)):
+            raise InputError(f"not a valid IRI: {str(value)!r}", hint="IRIs cannot contain spaces or <>\"{}|\\^`")
+    names = " ".join(f"?{k}" for k in bindings)
+    terms = " ".join(v.n3() for v in bindings.values())
+    return f"{sparql.rstrip()}\nVALUES ({names}) {{ ({terms}) }}\n"
+
 
 
 class Store(ABC):

@@ -10,7 +10,7 @@ import rdflib
 from rdflib.term import BNode, Identifier, Literal, URIRef
 
 from kg.errors import QuerySyntaxError, StoreError
-from kg.store.base import Quad, QueryResult, Store
+from kg.store.base import Quad, QueryResult, Store, with_values
 
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 _RDF_LANGSTRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
@@ -45,17 +45,6 @@ def to_oxigraph(term: Identifier) -> ox.NamedNode | ox.BlankNode | ox.Literal:
             return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)))
         return ox.Literal(str(term))
     raise StoreError(f"unsupported term {term!r}")
-
-
-def with_values(sparql: str, bindings: Mapping[str, Identifier]) -> str:
-    """The query with a trailing VALUES clause binding each variable to its term.
-
-    pyoxigraph's `substitutions` only bind projected variables; a typed VALUES clause (terms written by
-    pyoxigraph in N-Triples syntax, never user text) binds any variable of the WHERE clause.
-    """
-    names = " ".join(f"?{ox.Variable(k).value}" for k in bindings)
-    terms = " ".join(str(to_oxigraph(v)) for v in bindings.values())
-    return f"{sparql.rstrip()}\nVALUES ({names}) {{ ({terms}) }}\n"
 
 
 class OxigraphStore(Store):

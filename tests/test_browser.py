@@ -1,0 +1,172 @@
+"""The YASGUI page at `/` in a real headless Chromium (Debian's), driven by Playwright, against the real server."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
+from urllib.parse import urlsplit
+
+import pytest
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, ConsoleMessage, Page, Request
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+# no background traffic to Google: without these flags Chromium's own connections are refused many at a time
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+STARTUP_S = 60  # the server builds its store before it answers
+WAIT_MS = 30_000  # every wait in the browser
+
+pytestmark = pytest.mark.slow
+
+
+def unavailable(reason: str) -> NoReturn:
+    """Fail in CI (.ci/run installs Chromium and Playwright), skip elsewhere."""
+    message = f"{reason}; the browser test needs Debian's chromium (apt-get install chromium) and pip's playwright"
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def healthy(base: str) -> bool:
+    """Whether the server answers /health with 200."""
+    try:
+        with urllib.request.urlopen(f"{base}/health", timeout=2) as resp:
+            return resp.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`kg serve` on a free port with a fresh store; yields its base URL."""
+    tmp = tmp_path_factory.mktemp("browser")
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KG_")}
+    env |= {"KG_STORE_DIR": str(tmp / "store"), "KG_ROOT": str(ROOT)}
+    log_path = tmp / "server.log"
+    base = f"http://127.0.0.1:{port}"
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "kg", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            deadline = time.monotonic() + STARTUP_S
+            while not healthy(base):
+                if proc.poll() is not None:
+                    pytest.fail(f"kg serve exited with {proc.returncode}:\n{log_path.read_text()[-3000:]}")
+                if time.monotonic() > deadline:
+                    pytest.fail(f"no answer from /health within {STARTUP_S} s:\n{log_path.read_text()[-3000:]}")
+                time.sleep(0.25)
+            yield base
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=15)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium, headless, launched by Playwright (no `playwright install`)."""
+    if not CHROMIUM.is_file():
+        unavailable(f"{CHROMIUM} is missing")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        unavailable("the Python package playwright is not installed")
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, timeout=WAIT_MS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """A fresh page (its own context: empty localStorage) with bounded waits."""
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    context.set_default_timeout(WAIT_MS)
+    pg = context.new_page()
+    try:
+        yield pg
+    finally:
+        context.close()
+
+
+def test_saved_query_runs_in_yasgui_and_shows_its_rows(page: Page, server: str) -> None:
+    from playwright.sync_api import expect
+
+    errors: list[str] = []
+    requests: list[Request] = []
+
+    def on_console(m: ConsoleMessage) -> None:
+        if m.type == "error":
+            errors.append(f"console error: {m.text}")
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
+    page.on("request", lambda r: requests.append(r))  # playwright cannot wrap a bound builtin method
+
+    page.goto(f"{server}/", wait_until="load")
+    tabs = page.get_by_role("tab")
+    expect(tabs.first).to_be_visible()
+    names = [t.strip().removesuffix("✖").strip() for t in tabs.all_inner_texts()]
+    expected = sorted(p.stem for p in (ROOT / "queries").glob("*.rq"))
+    assert names == expected
+
+    page.get_by_role("tab", name="table2-it-alliances-by-country", exact=True).click()
+    panel = page.locator(".tabPanel.active")
+    expect(panel.locator(".CodeMirror")).to_contain_text("PREFIX ifd:")
+    with page.expect_response(lambda r: r.url == f"{server}/sparql" and r.request.method == "POST") as answer:
+        panel.locator(".yasqe_queryButton").click()
+    assert answer.value.status == 200
+    rows = panel.locator(".yasr table tbody tr")
+    expect(rows.filter(has_text="People's Republic of China")).to_have_count(1)
+    total = rows.filter(has_text="Total")
+    expect(total).to_have_count(1)
+    expect(total).to_contain_text("2598")
+    expect(rows).to_have_count(39)  # the 38 printed counts and the total
+
+    # a new tab starts with the project's prefixes declared
+    page.get_by_role("button", name="Add a new tab").click()
+    new_query = page.evaluate("() => window.kgYasgui.getTab().getQuery()")
+    assert "PREFIX ifc: <https://w3id.org/interfirm/ontology#>" in new_query
+    assert "PREFIX ifd: <https://w3id.org/interfirm/id/>" in new_query
+
+    assert errors == []
+    outside = [r.url for r in requests if urlsplit(r.url).netloc != urlsplit(server).netloc and r.url[:5] != "data:"]
+    assert outside == [], "the page must work offline"
+    assert page.evaluate("() => window.localStorage.length") == 0
