@@ -62,9 +62,13 @@ def remote_store(settings: Settings) -> Store:
     """The remote SPARQL store the settings name."""
     from kg.store.remote import RemoteStore
 
-    return RemoteStore(settings.endpoint, update_endpoint=settings.update_endpoint or None,
-                       user=settings.endpoint_user or None, password=settings.endpoint_password or None,
-                       timeout=settings.query_timeout)
+    return RemoteStore(
+        settings.endpoint,
+        update_endpoint=settings.update_endpoint or None,
+        user=settings.endpoint_user or None,
+        password=settings.endpoint_password or None,
+        timeout=settings.query_timeout,
+    )
 
 
 def push(settings: Settings, progress: object = None) -> dict[str, int]:

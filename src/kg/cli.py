@@ -72,6 +72,47 @@ def build(settings: Settings, force: bool, files: tuple[Path, ...]) -> None:
 
 
 @main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Validate and show what would be added; change nothing.")
+@click.option("--agent", default=None, help="Who is adding the data (recorded with PROV; default: the user).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.pass_obj
+def ingest(settings: Settings, files: tuple[Path, ...], dry_run: bool, agent: str | None, fmt: str) -> None:
+    """Validate FILES as new case data and add them, all or nothing, as one named graph with provenance.
+
+    Exit 0: added (or would be, with --dry-run); 1: violations, nothing added; 2: unreadable input.
+    """
+    import json
+
+    from kg.ingest import ingest_files
+
+    result = ingest_files(settings, list(files), agent=agent, dry_run=dry_run)
+    verb = "would add" if dry_run else ("added" if result.committed else "did not add")
+    if not result.report.conforms:
+        verb = "did not add"
+    if fmt == "json":
+        click.echo(
+            json.dumps(
+                {
+                    "graph": str(result.graph),
+                    "triples": result.triples,
+                    "committed": result.committed,
+                    "dry_run": dry_run,
+                    "conforms": result.report.conforms,
+                    "violations": len(result.report.violations),
+                }
+            )
+        )
+    else:
+        if not result.report.conforms:
+            click.echo(result.report.render("text"), nl=False)
+        elif result.path is not None and not result.committed:
+            verb = "already present"
+        click.echo(f"{verb}: {result.triples} triples in <{result.graph}>")
+    sys.exit(0 if result.report.conforms else 1)
+
+
+@main.command()
 @click.option("--endpoint", default=None, help="Query endpoint of the remote store (env KG_ENDPOINT).")
 @click.option("--update-endpoint", default=None, help="Update endpoint, when it differs (env KG_UPDATE_ENDPOINT).")
 @click.pass_obj
@@ -239,6 +280,50 @@ def serve(
     if extra:
         changes["extra_files"] = tuple(settings.extra_files) + extra
     run(dataclasses.replace(settings, **changes))
+
+
+@main.command()
+@click.option("-n", "--triples", required=True, metavar="N", help="Stop once N triples are written (1e6 is fine).")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Same seed, same bytes.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="FILE.nt (N-Triples, recommended for large N) or FILE.ttl (Turtle).",
+)
+@click.pass_obj
+def generate(settings: Settings, triples: str, seed: int, output: Path) -> None:
+    """Write synthetic firms, clusters, networks and agreements that conform to the shapes (for benchmarks)."""
+    import time
+
+    from kg.generate import generate as run
+    from kg.generate import load_vocabulary, parse_count
+
+    target = parse_count(triples)
+    vocabulary = load_vocabulary(settings.data_dir)
+    started = time.monotonic()
+    bar: list = []  # the progress bar, shown once a run takes more than two seconds
+    done = [0]
+
+    def progress(step: int) -> None:
+        done[0] += step
+        if not bar and time.monotonic() - started > 2:
+            bar.append(click.progressbar(length=target, label="generating", file=sys.stderr))
+            bar[0].__enter__()
+            bar[0].update(done[0])
+        elif bar:
+            bar[0].update(step)
+
+    try:
+        summary = run(output, target, seed, vocabulary, progress=progress)
+    finally:
+        if bar:
+            bar[0].__exit__(None, None, None)
+    click.echo(
+        f"wrote {summary.triples} triples to {output} ({summary.firms} firms, {summary.agreements} agreements, "
+        f"{summary.clusters} clusters, {summary.networks} networks, {summary.cases} cases; seed {seed})"
+    )
 
 
 @main.command()

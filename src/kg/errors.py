@@ -7,6 +7,7 @@
     ├── NotFound                 an unknown saved query, resource or file; exit 2, HTTP 404
     ├── Forbidden                an operation the server refuses (updates without a token); exit 4, HTTP 403
     ├── QueryTimeout             a query that exceeded its time limit and was stopped; exit 5, HTTP 503
+    ├── TooBusy                  every query worker busy, or a client over its rate; exit 6, HTTP 429
     └── StoreError               the store cannot be opened, built or read; exit 3, HTTP 500
 
 Validation that finds violations is not an error: `kg validate` exits 1 with the report.
@@ -23,6 +24,7 @@ __all__ = [
     "QuerySyntaxError",
     "QueryTimeout",
     "StoreError",
+    "TooBusy",
 ]
 
 
@@ -90,6 +92,17 @@ class QueryTimeout(KgError):
 
     exit_code = 5
     http_status = 503
+
+
+class TooBusy(KgError):
+    """Too many queries at once (server-wide) or from one client; retry after `retry_after` seconds."""
+
+    exit_code = 6
+    http_status = 429
+
+    def __init__(self, message: str, *, retry_after: int = 1, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.retry_after = retry_after
 
 
 class StoreError(KgError):

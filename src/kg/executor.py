@@ -13,6 +13,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
+from pathlib import Path
 
 from rdflib.term import Identifier, URIRef
 
@@ -28,6 +29,7 @@ class Answer:
     media_type: str
     body: bytes
     rows: int | None
+    truncated: str = ""  # why the result was cut (empty when complete)
 
 
 @dataclass(frozen=True)
@@ -58,20 +60,60 @@ def _serve(settings: Settings, conn: Connection) -> None:
             return
         try:
             result = store.query(
-                req.sparql, bindings=req.bindings, default_graphs=req.default_graphs, named_graphs=req.named_graphs
+                req.sparql,
+                bindings=req.bindings,
+                default_graphs=req.default_graphs,
+                named_graphs=req.named_graphs,
+                max_rows=settings.max_result_rows,
             )
             fmt = req.graph_format if result.kind == "GRAPH" else req.tabular_format
+            truncated = f"rows={settings.max_result_rows}" if result.truncated else ""
             body = results.serialize(result, fmt)
+            while len(body) > settings.max_result_bytes and _shrink(result):
+                truncated = f"bytes={settings.max_result_bytes}"
+                body = results.serialize(result, fmt)
             rows = len(result.rows) if result.kind == "SELECT" else None
-            conn.send(("ok", Answer(result.kind, results.media_type(result, fmt), body, rows)))
+            conn.send(("ok", Answer(result.kind, results.media_type(result, fmt), body, rows, truncated)))
         except errors.KgError as exc:
             conn.send(("error", type(exc).__name__, exc.message))
         except Exception as exc:  # an engine failure must not kill the worker silently
             conn.send(("error", "StoreError", f"the query failed: {type(exc).__name__}: {exc}"))
 
 
+def _shrink(result: object) -> bool:
+    """Halve a result's rows (or triples); False when there is nothing left to cut."""
+    import rdflib
+
+    if getattr(result, "kind", "") == "SELECT" and result.rows:  # type: ignore[attr-defined]
+        result.rows = result.rows[: len(result.rows) // 2]  # type: ignore[attr-defined]
+        return True
+    graph = getattr(result, "graph", None)
+    if graph is not None and len(graph):
+        kept = rdflib.Graph()
+        for i, t in enumerate(graph):
+            if i >= len(graph) // 2:
+                break
+            kept.add(t)
+        result.graph = kept  # type: ignore[attr-defined]
+        return True
+    return False
+
+
+def generation(settings: Settings) -> tuple[int, int]:
+    """Changes whenever the store is rebuilt or an ingest lands: workers opened before must reopen."""
+
+    def mtime(path: Path) -> int:
+        try:
+            return path.stat().st_mtime_ns
+        except OSError:
+            return 0
+
+    return mtime(settings.store_path / "manifest.json"), mtime(settings.ingest_path)
+
+
 class _Worker:
     def __init__(self, settings: Settings, ctx: mp.context.BaseContext) -> None:
+        self.generation = generation(settings)
         self.conn, child = ctx.Pipe()
         self.process = ctx.Process(target=_serve, args=(settings, child), daemon=True)  # type: ignore[attr-defined]
         self.process.start()
@@ -130,7 +172,16 @@ class QueryExecutor:
     ) -> Answer:
         """Evaluate and serialise a query; QueryTimeout when it runs past `timeout` seconds."""
         limit = self.settings.query_timeout if timeout is None else timeout
-        worker = self._idle.get()
+        try:
+            worker = self._idle.get(timeout=self.settings.queue_wait)
+        except queue.Empty:
+            raise errors.TooBusy(
+                "every query worker is busy; try again shortly",
+                retry_after=max(1, round(self.settings.queue_wait)),
+            ) from None
+        if worker.generation != generation(self.settings):
+            worker.kill()
+            worker = _Worker(self.settings, self._ctx)
         try:
             worker.wait_ready(self.start_timeout)
             worker.conn.send(Request(sparql, bindings, default_graphs, named_graphs, tabular_format, graph_format))

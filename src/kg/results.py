@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from xml.sax.saxutils import escape, quoteattr
+
 import rdflib
 from rdflib.query import Result
 from rdflib.term import Identifier, Literal, URIRef, Variable
@@ -13,7 +15,7 @@ from kg.store.base import QueryResult
 # format name -> (media type, rdflib serializer name or None when written here)
 TABULAR_FORMATS: dict[str, tuple[str, str | None]] = {
     "json": ("application/sparql-results+json", "json"),
-    "xml": ("application/sparql-results+xml", "xml"),
+    "xml": ("application/sparql-results+xml", None),
     "csv": ("text/csv", "csv"),
     "tsv": ("text/tab-separated-values", None),
     "table": ("text/plain", None),
@@ -55,6 +57,8 @@ def serialize(result: QueryResult, fmt: str) -> bytes:
         return _table(result).encode("utf-8")
     if fmt == "tsv":
         return _tsv(result).encode("utf-8")
+    if fmt == "xml":
+        return _xml(result).encode("utf-8")
     if fmt == "csv" and result.kind == "ASK":
         # CSV has no boolean form in the standard; answer like Jena and Oxigraph do.
         return ("_askResult\r\n" + ("true" if result.boolean else "false") + "\r\n").encode("utf-8")
@@ -75,6 +79,44 @@ def to_rdflib_result(result: QueryResult) -> Result:
     else:
         r.graph = result.graph
     return r
+
+
+def _xml_term(term: Identifier) -> str:
+    if isinstance(term, URIRef):
+        return f"<uri>{escape(term)}</uri>"
+    if isinstance(term, Literal):
+        if term.language:
+            return f"<literal xml:lang={quoteattr(term.language)}>{escape(term)}</literal>"
+        if term.datatype is not None:
+            return f"<literal datatype={quoteattr(term.datatype)}>{escape(term)}</literal>"
+        return f"<literal>{escape(term)}</literal>"
+    return f"<bnode>{escape(term)}</bnode>"
+
+
+def _xml(result: QueryResult) -> str:
+    # SPARQL 1.1 Query Results XML Format. Written here: rdflib's writer (through xml.sax) drops the text of
+    # any literal whose Python value is false, so 0, 0.0 and false came out as empty literals.
+    lines = [
+        '<?xml version="1.0" encoding="utf-8"?>',
+        '<sparql xmlns="http://www.w3.org/2005/sparql-results#">',
+        "<head>",
+        *(f"<variable name={quoteattr(v)}/>" for v in result.variables),
+        "</head>",
+    ]
+    if result.kind == "ASK":
+        lines.append(f"<boolean>{'true' if result.boolean else 'false'}</boolean>")
+    else:
+        lines.append("<results>")
+        for row in result.rows:
+            cells = "".join(
+                f"<binding name={quoteattr(v)}>{_xml_term(t)}</binding>"
+                for v, t in zip(result.variables, row, strict=True)
+                if t is not None
+            )
+            lines.append(f"<result>{cells}</result>")
+        lines.append("</results>")
+    lines.append("</sparql>")
+    return "\n".join(lines) + "\n"
 
 
 _TSV_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"})

@@ -46,9 +46,23 @@ class KgServer(BaseApplication):  # type: ignore[misc]
         return app
 
 
-def serve(settings: Settings) -> None:
-    """Build the store if needed (once, before forking), then serve until interrupted."""
+def _prebuild(settings: Settings) -> None:
     from kg.store import open_store
 
     open_store(settings).close()
+
+
+def serve(settings: Settings) -> None:
+    """Build the store if needed, then serve until interrupted.
+
+    The build runs in a spawned child: the gunicorn master must never load RocksDB, whose background
+    threads do not survive the fork into workers (a worker opening a store would then hang).
+    """
+    import multiprocessing as mp
+
+    child = mp.get_context("spawn").Process(target=_prebuild, args=(settings,))
+    child.start()
+    child.join()
+    if child.exitcode != 0:
+        raise SystemExit(child.exitcode or 1)
     KgServer(settings).run()

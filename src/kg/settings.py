@@ -31,6 +31,7 @@ class Settings:
     root: Path = field(default_factory=_default_root)
     store: str = "oxigraph"
     store_dir: Path | None = None
+    ingest_dir: Path | None = None
     host: str = "127.0.0.1"
     port: int = 8000
     query_timeout: float = 30.0
@@ -41,6 +42,11 @@ class Settings:
     max_body_bytes: int = 10 * 1024 * 1024
     max_query_chars: int = 100_000
     update_token: str = ""
+    max_result_rows: int = 100_000
+    max_result_bytes: int = 64 * 1024 * 1024
+    queue_wait: float = 2.0
+    rate_limit_per_minute: int = 600
+    allowed_services: tuple[str, ...] = ()
     endpoint: str = ""
     update_endpoint: str = ""
     endpoint_user: str = ""
@@ -63,6 +69,11 @@ class Settings:
         return self.root / "queries"
 
     @property
+    def ingest_path(self) -> Path:
+        """Where accepted ingests are kept (one N-Triples file each); the store is rebuilt from them."""
+        return self.ingest_dir or (self.root / ".kg" / "ingest")
+
+    @property
     def store_path(self) -> Path:
         return self.store_dir or (self.root / ".kg" / "store")
 
@@ -76,9 +87,10 @@ class Settings:
             if raw is not None and raw != "":
                 values[f.name] = _convert(f.name, f.type, raw)
         values.update({k: v for k, v in overrides.items() if v is not None})
-        if isinstance(values.get("extra_files"), str):
-            values["extra_files"] = tuple(x for x in str(values["extra_files"]).split(",") if x)
-        for key in ("root", "store_dir"):
+        for key in ("extra_files", "allowed_services"):
+            if isinstance(values.get(key), str):
+                values[key] = tuple(x for x in str(values[key]).split(",") if x)
+        for key in ("root", "store_dir", "ingest_dir"):
             if isinstance(values.get(key), str):
                 values[key] = Path(values[key])  # type: ignore[arg-type]
         settings = cls(**values)  # type: ignore[arg-type]
@@ -89,8 +101,11 @@ class Settings:
                 hint=f"use one of: {', '.join(STORE_KINDS)}",
             )
         if settings.store == "sparql" and not settings.endpoint:
-            raise InputError("the sparql store needs an endpoint", source="KG_ENDPOINT/--endpoint",
-                             hint="give the SPARQL 1.1 query endpoint URL of the remote store")
+            raise InputError(
+                "the sparql store needs an endpoint",
+                source="KG_ENDPOINT/--endpoint",
+                hint="give the SPARQL 1.1 query endpoint URL of the remote store",
+            )
         if settings.query_timeout <= 0:
             raise InputError(
                 "the query timeout must be a positive number of seconds", source="KG_QUERY_TIMEOUT/--query-timeout"

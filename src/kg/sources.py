@@ -30,8 +30,16 @@ class Source:
 
 
 def all_sources(settings: Settings) -> list[Source]:
-    """The repository's sources and the configured extra files."""
-    return repository_sources(settings) + extra_sources(settings.extra_files)
+    """The repository's sources, the configured extra files and every accepted ingest."""
+    return repository_sources(settings) + extra_sources(settings.extra_files) + ingest_sources(settings)
+
+
+def ingest_sources(settings: Settings) -> list[Source]:
+    """Accepted ingests: `<ingest dir>/<id>.nt`, each the content of its named graph with its PROV record."""
+    folder = settings.ingest_path
+    if not folder.is_dir():
+        return []
+    return [Source(p, GRAPH[f"ingest/{p.stem}"]) for p in sorted(folder.glob("*.nt"))]
 
 
 def repository_sources(settings: Settings) -> list[Source]:

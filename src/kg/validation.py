@@ -15,7 +15,7 @@ from kg.errors import InputError
 from kg.namespaces import PREFIXES
 from kg.results import short
 from kg.settings import Settings
-from kg.sources import load_graph, repository_sources, shape_files
+from kg.sources import all_sources, load_graph, shape_files
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ def load_shapes(settings: Settings) -> rdflib.Graph:
 
 def validate(settings: Settings, files: list[Path] | None = None, *, data: rdflib.Graph | None = None) -> Report:
     """Validate the repository's data, or new data (files or a graph) together with it."""
-    sources = repository_sources(settings)
+    sources = all_sources(settings)
     ontology = load_graph(sources[:1])
     existing = load_graph(sources[1:])
     new = rdflib.Graph()

@@ -22,6 +22,7 @@ class QueryResult:
     rows: list[tuple[Identifier | None, ...]] = field(default_factory=list)
     boolean: bool | None = None
     graph: rdflib.Graph | None = None
+    truncated: bool = False
 
     def as_dicts(self) -> list[dict[str, Identifier]]:
         """SELECT rows as dicts of the bound variables."""
@@ -43,11 +44,10 @@ def with_values(sparql: str, bindings: Mapping[str, Identifier]) -> str:
         if not _VARNAME.match(name):
             raise InputError(f"not a SPARQL variable name: {name!r}")
         if isinstance(value, URIRef) and _BAD_IRI.search(str(value)):
-            raise InputError(f"not a valid IRI: {str(value)!r}", hint="IRIs cannot contain spaces or <>\"{}|\\^`")
+            raise InputError(f"not a valid IRI: {str(value)!r}", hint='IRIs cannot contain spaces or <>"{}|\\^`')
     names = " ".join(f"?{k}" for k in bindings)
     terms = " ".join(v.n3() for v in bindings.values())
     return f"{sparql.rstrip()}\nVALUES ({names}) {{ ({terms}) }}\n"
-
 
 
 class Store(ABC):
@@ -67,8 +67,12 @@ class Store(ABC):
         bindings: Mapping[str, Identifier] | None = None,
         default_graphs: Sequence[URIRef] | None = None,
         named_graphs: Sequence[URIRef] | None = None,
+        max_rows: int | None = None,
     ) -> QueryResult:
-        """Evaluate a SPARQL 1.1 query; `bindings` bind variables by the engine, never by text."""
+        """Evaluate a SPARQL 1.1 query; `bindings` bind variables by the engine, never by text.
+
+        With `max_rows`, at most that many rows (or triples) are kept and `truncated` says whether more existed.
+        """
 
     @abstractmethod
     def graph_names(self) -> list[URIRef]:

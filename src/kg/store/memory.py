@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from itertools import islice
 
 import rdflib
 import rdflib.plugins.sparql
@@ -38,6 +39,7 @@ class MemoryStore(Store):
         bindings: Mapping[str, Identifier] | None = None,
         default_graphs: Sequence[URIRef] | None = None,
         named_graphs: Sequence[URIRef] | None = None,
+        max_rows: int | None = None,
     ) -> QueryResult:
         try:
             prepared = prepareQuery(sparql)
@@ -52,12 +54,19 @@ class MemoryStore(Store):
             return QueryResult("ASK", boolean=bool(result.askAnswer))
         if result.type == "SELECT":
             variables = [str(v) for v in result.vars or []]
-            rows = [tuple(row[v] if v in row.labels else None for v in variables) for row in result]  # type: ignore[union-attr]
-            return QueryResult("SELECT", variables=variables, rows=rows)
+            cap = None if max_rows is None else max_rows + 1
+            rows = [
+                tuple(row[v] if v in row.labels else None for v in variables)  # type: ignore[union-attr]
+                for row in islice(result, cap)
+            ]
+            truncated = max_rows is not None and len(rows) > max_rows
+            return QueryResult("SELECT", variables=variables, rows=rows[:max_rows], truncated=truncated)
         g = rdflib.Graph()
-        for t in result.graph or []:
+        triples = list(result.graph or [])
+        truncated = max_rows is not None and len(triples) > max_rows
+        for t in triples[:max_rows]:
             g.add(t)
-        return QueryResult("GRAPH", graph=g)
+        return QueryResult("GRAPH", graph=g, truncated=truncated)
 
     def _restricted(self, default_graphs: Sequence[URIRef], named_graphs: Sequence[URIRef]) -> rdflib.Dataset:
         ds = rdflib.Dataset(default_union=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from itertools import islice
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -85,6 +86,7 @@ class OxigraphStore(Store):
         bindings: Mapping[str, Identifier] | None = None,
         default_graphs: Sequence[URIRef] | None = None,
         named_graphs: Sequence[URIRef] | None = None,
+        max_rows: int | None = None,
     ) -> QueryResult:
         kwargs: dict[str, object] = {}
         if default_graphs is not None or named_graphs is not None:
@@ -102,17 +104,21 @@ class OxigraphStore(Store):
             raise StoreError(f"the store failed while answering: {exc}") from exc
         if isinstance(result, ox.QueryBoolean):
             return QueryResult("ASK", boolean=bool(result))
+        cap = None if max_rows is None else max_rows + 1
         if isinstance(result, ox.QuerySolutions):
             variables = [v.value for v in result.variables]
             rows = [
                 tuple(None if sol[v] is None else to_rdflib(sol[v]) for v in variables)  # type: ignore[index]
-                for sol in result
+                for sol in islice(result, cap)
             ]
-            return QueryResult("SELECT", variables=variables, rows=rows)
+            truncated = max_rows is not None and len(rows) > max_rows
+            return QueryResult("SELECT", variables=variables, rows=rows[:max_rows], truncated=truncated)
         g = rdflib.Graph()
-        for t in result:
+        triples = list(islice(result, cap))
+        truncated = max_rows is not None and len(triples) > max_rows
+        for t in triples[:max_rows]:
             g.add((to_rdflib(t.subject), to_rdflib(t.predicate), to_rdflib(t.object)))
-        return QueryResult("GRAPH", graph=g)
+        return QueryResult("GRAPH", graph=g, truncated=truncated)
 
     def graph_names(self) -> list[URIRef]:
         return sorted(URIRef(g.value) for g in self._store.named_graphs() if isinstance(g, ox.NamedNode))

@@ -11,8 +11,9 @@ import time
 
 from flask import Flask, Response, g, request
 
-from kg.errors import KgError
+from kg.errors import KgError, TooBusy
 from kg.settings import Settings
+from kg.web.limits import RateLimiter
 from kg.web.services import Services
 
 
@@ -31,23 +32,30 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
 
     log = logging.getLogger("kg.web")
 
+    limiter = RateLimiter(settings.rate_limit_per_minute)
+
     @app.before_request
     def _start_timer() -> None:
         g.started = time.monotonic()
+        if request.method != "OPTIONS" and request.endpoint in ("sparql.endpoint", "saved.run", "validate.validate"):
+            limiter.check(request.remote_addr or "unknown")
 
     @app.after_request
     def _cors_and_log(response: Response) -> Response:
         response.headers["Access-Control-Allow-Origin"] = "*"
         response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
         response.headers["Access-Control-Allow-Headers"] = "Accept, Authorization, Content-Type"
-        response.headers["Access-Control-Expose-Headers"] = "Content-Type, Vary, X-Result-Rows"
+        response.headers["Access-Control-Expose-Headers"] = "Content-Type, Vary, X-Result-Rows, X-Result-Truncated"
         elapsed = (time.monotonic() - g.get("started", time.monotonic())) * 1000
         log.info("%s %s %s %.1f ms", request.method, request.full_path.rstrip("?"), response.status_code, elapsed)
         return response
 
     @app.errorhandler(KgError)
     def _kg_error(exc: KgError) -> Response:
-        return error_response(exc.http_status, str(exc))
+        resp = error_response(exc.http_status, str(exc))
+        if isinstance(exc, TooBusy):
+            resp.headers["Retry-After"] = str(exc.retry_after)
+        return resp
 
     @app.errorhandler(404)
     def _not_found(exc: Exception) -> Response:

@@ -52,6 +52,8 @@ def run(name: str) -> Response:
     resp.headers["Vary"] = "Accept"
     if answer.rows is not None:
         resp.headers["X-Result-Rows"] = str(answer.rows)
+    if answer.truncated:
+        resp.headers["X-Result-Truncated"] = answer.truncated
     return resp
 
 

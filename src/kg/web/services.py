@@ -11,6 +11,8 @@ import rdflib
 from rdflib.term import Identifier, URIRef
 
 from kg.executor import Answer, QueryExecutor
+from kg.guard import check_query
+from kg.ingest import IngestResult
 from kg.queries import QueryCatalog
 from kg.settings import Settings
 from kg.validation import Report
@@ -51,6 +53,7 @@ class Services:
         tabular_format: str = "json",
         graph_format: str = "turtle",
     ) -> Answer:
+        check_query(sparql, self.settings.allowed_services)
         return self.executor.run(
             sparql,
             bindings=bindings,
@@ -88,6 +91,16 @@ class Services:
                     load_shapes(self.settings),
                 )
             return self._validation_context
+
+    def ingest(self, data: rdflib.Graph, *, source_name: str, agent: str) -> IngestResult:
+        """Validate and add case data (all or nothing); the query workers reopen the rebuilt store."""
+        from kg.ingest import ingest
+
+        result = ingest(self.settings, data, source_name=source_name, agent=agent)
+        if result.committed:
+            with self._lock:
+                self._validation_context = None
+        return result
 
     def ontology_graph(self) -> rdflib.Graph:
         """The ontology's named graph, fetched once from the store."""

@@ -21,8 +21,8 @@ _UPDATE = re.compile(
     re.IGNORECASE,
 )
 _ABSOLUTE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
-# The SPARQL tokens that can hold the letters SERVICE without being the keyword: strings, IRIs, comments,
-# variables and prefixed names. Whatever is left is a keyword or punctuation.
+# SPARQL tokens: strings, IRIs, comments, variables and prefixed names (whatever is left is a keyword or
+# punctuation); `_with_base` looks for relative IRIs among them.
 _TOKENS = re.compile(
     r'"""(?:[^"\\]|\\.|"(?!""))*"""'
     r"|'''(?:[^'\\]|\\.|'(?!''))*'''"
@@ -56,16 +56,6 @@ def _form_fields() -> dict[str, list[str]]:
     except UnicodeDecodeError:
         raise InputError("the request body is not valid UTF-8", source="request body") from None
     return parse_qs(text, keep_blank_values=True)
-
-
-def _refuse_federation(text: str) -> None:
-    """SERVICE makes the engine fetch from other servers; this endpoint never loads anything from outside."""
-    if any(token.upper() == "SERVICE" for token in _TOKENS.findall(text)):
-        raise InputError(
-            "SERVICE (federated query) is not supported: this endpoint never fetches from other servers",
-            source="query parameter",
-            hint="query the other endpoint yourself",
-        )
 
 
 def _with_base(text: str) -> str:
@@ -137,7 +127,6 @@ def endpoint() -> Response:
         )
     if _UPDATE.match(text):
         _refuse_update()
-    _refuse_federation(text)
     tabular, graph = conneg.result_formats()
     run = functools.partial(
         services().query,
@@ -159,6 +148,8 @@ def endpoint() -> Response:
     resp.headers["Vary"] = "Accept"
     if answer.rows is not None:
         resp.headers["X-Result-Rows"] = str(answer.rows)
+    if answer.truncated:
+        resp.headers["X-Result-Truncated"] = answer.truncated
     return resp
 
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import hmac
 import json
 from dataclasses import asdict
 
+import rdflib
 from flask import Blueprint, Response, current_app, request
+from werkzeug.exceptions import UnsupportedMediaType
 
 from kg import rdfio
-from kg.errors import InputError
+from kg.errors import Forbidden, InputError
 from kg.web.services import Services
 
 bp = Blueprint("validate", __name__)
@@ -26,20 +29,48 @@ REPORT_FORMATS = {
 }
 
 
-@bp.post("/validate")
-def validate() -> Response:
+def _uploaded() -> rdflib.Graph:
+    """The request body as a graph: Turtle, N-Triples, JSON-LD or RDF/XML, nothing fetched from outside."""
     fmt = rdfio.PARSE_FORMATS.get(request.mimetype)
     if fmt is None or fmt in ("trig", "nquads"):
-        from kg.web import error_response
-
-        return error_response(
-            415,
+        raise UnsupportedMediaType(
             f"unsupported Content-Type {request.mimetype or '(none)'!r}; send text/turtle, application/n-triples, "
-            "application/ld+json or application/rdf+xml",
+            "application/ld+json or application/rdf+xml"
         )
     data = rdfio.parse_bytes(request.get_data(), fmt, source="request body")
     if len(data) == 0:
         raise InputError("the request body holds no triples", source="request body")
+    return data
+
+
+@bp.post("/cases")
+def add_case() -> Response:
+    """Ingest case data (behind the update token): validated, then added all or nothing with provenance."""
+    token = services().settings.update_token
+    given = request.headers.get("Authorization", "")
+    if not token or not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+        raise Forbidden(
+            "adding cases needs the server's update token" if token else "this server accepts no new cases",
+            hint="send Authorization: Bearer <token>" if token else "start the server with KG_UPDATE_TOKEN set",
+        )
+    data = _uploaded()
+    result = services().ingest(
+        data, source_name=request.headers.get("X-Source-Name", "POST /cases"), agent=request.remote_addr or "unknown"
+    )
+    body = {
+        "graph": str(result.graph),
+        "triples": result.triples,
+        "added": result.committed,
+        "conforms": result.report.conforms,
+        "results": [asdict(f) for f in result.report.findings],
+    }
+    status = 201 if result.committed else (200 if result.report.conforms else 422)
+    return Response(json.dumps(body, indent=2), status=status, mimetype="application/json")
+
+
+@bp.post("/validate")
+def validate() -> Response:
+    data = _uploaded()
     report = services().validate(data)
     best = request.accept_mimetypes.best_match(list(REPORT_FORMATS), default="application/json")
     out = REPORT_FORMATS[best or "application/json"]

@@ -1,0 +1,66 @@
+"""What a query may do on the public endpoint: no outbound traffic (SERVICE) unless allow-listed.
+
+The check is lexical and conservative: comments and string literals are blanked out first, then every
+SERVICE keyword must be followed by an IRI on the allow-list. `SERVICE ?var` is always refused, as is
+anything the check cannot read.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from kg.errors import InputError
+
+# strings (long and short, both quotes), comments, IRIs -- in the order the SPARQL grammar reads them
+_TOKEN = re.compile(
+    r'"""(?:[^"\\]|\\.|"(?!""))*"""'
+    r"|'''(?:[^'\\]|\\.|'(?!''))*'''"
+    r'|"(?:[^"\\\n]|\\.)*"'
+    r"|'(?:[^'\\\n]|\\.)*'"
+    r"|<[^<>\"{}|^`\\\s]*>"
+    r"|#[^\n]*",
+    re.DOTALL,
+)
+_SERVICE = re.compile(r"(?<![\w:?$])SERVICE(?![\w:])\s*(?:SILENT(?![\w:])\s*)?(\S+)?", re.IGNORECASE)
+_PREFIX = re.compile(r"(?<![\w:?$])PREFIX\s+([A-Za-z][\w.-]*)?:\s*<([^>]*)>", re.IGNORECASE)
+
+
+def service_endpoints(sparql: str) -> list[str]:
+    """The endpoints a query's SERVICE clauses name (a variable is returned as '?name')."""
+    iris: list[str] = []
+
+    def blank(match: re.Match[str]) -> str:
+        text = match.group(0)
+        if text.startswith("<"):
+            iris.append(text[1:-1])
+            return f"<{len(iris) - 1}>"
+        return " " * len(text)
+
+    masked = _TOKEN.sub(blank, sparql)
+    prefixes = {(m.group(1) or ""): iris[int(m.group(2))] for m in _PREFIX.finditer(masked)}
+    out = []
+    for m in _SERVICE.finditer(masked):
+        target = (m.group(1) or "").rstrip("{")
+        if target.startswith("<") and target.endswith(">") and target[1:-1].isdigit():
+            out.append(iris[int(target[1:-1])])
+        elif ":" in target and not target.startswith(("?", "$")):
+            prefix, _, local = target.partition(":")
+            out.append(prefixes.get(prefix, target) + local if prefix in prefixes else target)
+        else:
+            out.append(target or "?")
+    return out
+
+
+def check_query(sparql: str, allowed_services: Iterable[str]) -> None:
+    """Raise InputError if the query would call a SERVICE that is not allow-listed."""
+    allowed = set(allowed_services)
+    for endpoint in service_endpoints(sparql):
+        if endpoint not in allowed:
+            raise InputError(
+                f"SERVICE <{endpoint}> is refused: this endpoint makes no outbound requests"
+                if not endpoint.startswith("?")
+                else "SERVICE with a variable endpoint is refused: this endpoint makes no outbound requests",
+                source="query",
+                hint="remove the SERVICE clause, or ask the operator to allow-list that endpoint",
+            )
