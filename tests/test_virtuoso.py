@@ -22,7 +22,7 @@ ENDPOINT = os.environ.get("KG_TEST_VIRTUOSO_ENDPOINT", "")
 
 def _reachable(url: str) -> bool:
     try:
-        with urllib.request.urlopen(url + "?query=ASK%7B%7D", timeout=5) as resp:  # noqa: S310 - loopback test store
+        with urllib.request.urlopen(url + "?query=ASK%7B%7D", timeout=5) as resp:
             return resp.status == 200
     except OSError:
         return False

@@ -11,33 +11,15 @@ import re
 from collections.abc import Iterable
 
 from kg.errors import InputError
+from kg.sparqltext import mask
 
-# strings (long and short, both quotes), comments, IRIs -- in the order the SPARQL grammar reads them
-_TOKEN = re.compile(
-    r'"""(?:[^"\\]|\\.|"(?!""))*"""'
-    r"|'''(?:[^'\\]|\\.|'(?!''))*'''"
-    r'|"(?:[^"\\\n]|\\.)*"'
-    r"|'(?:[^'\\\n]|\\.)*'"
-    r"|<[^<>\"{}|^`\\\s]*>"
-    r"|#[^\n]*",
-    re.DOTALL,
-)
 _SERVICE = re.compile(r"(?<![\w:?$])SERVICE(?![\w:])\s*(?:SILENT(?![\w:])\s*)?(\S+)?", re.IGNORECASE)
-_PREFIX = re.compile(r"(?<![\w:?$])PREFIX\s+([A-Za-z][\w.-]*)?:\s*<([^>]*)>", re.IGNORECASE)
+_PREFIX = re.compile(r"(?<![\w:?$])PREFIX\s+([A-Za-z][\w.-]*)?:\s*<(\d+)>", re.IGNORECASE)
 
 
 def service_endpoints(sparql: str) -> list[str]:
     """The endpoints a query's SERVICE clauses name (a variable is returned as '?name')."""
-    iris: list[str] = []
-
-    def blank(match: re.Match[str]) -> str:
-        text = match.group(0)
-        if text.startswith("<"):
-            iris.append(text[1:-1])
-            return f"<{len(iris) - 1}>"
-        return " " * len(text)
-
-    masked = _TOKEN.sub(blank, sparql)
+    masked, iris = mask(sparql)
     prefixes = {(m.group(1) or ""): iris[int(m.group(2))] for m in _PREFIX.finditer(masked)}
     out = []
     for m in _SERVICE.finditer(masked):

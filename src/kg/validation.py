@@ -116,7 +116,10 @@ def validate_new(new: rdflib.Graph, existing: rdflib.Graph, ontology: rdflib.Gra
     merged = rdflib.Graph()
     merged += existing
     merged += new
-    return validate_graph(merged, ontology, shapes, focus=affected_nodes(new, merged, ontology))
+    focus = affected_nodes(new, merged, ontology)
+    if any(isinstance(node, rdflib.BNode) for node in focus):
+        focus = []  # pySHACL takes IRIs as focus nodes only: validate everything instead
+    return validate_graph(merged, ontology, shapes, focus=focus)
 
 
 def validate_graph(

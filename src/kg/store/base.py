@@ -11,6 +11,7 @@ import rdflib
 from rdflib.term import Identifier, URIRef
 
 from kg.errors import InputError
+from kg.sparqltext import pattern_start
 
 
 @dataclass
@@ -35,10 +36,11 @@ _BAD_IRI = re.compile(r"[<>\"{}|\\^`\s]")
 
 
 def with_values(sparql: str, bindings: Mapping[str, Identifier]) -> str:
-    """The query with a trailing VALUES clause binding each variable to its term.
+    """The query with a VALUES block binding each variable to its term, first in the top-level WHERE.
 
-    pyoxigraph's `substitutions` only bind projected variables; a typed VALUES clause (terms written in
-    N-Triples syntax by the RDF library, never user text) binds any variable of the WHERE clause.
+    pyoxigraph's `substitutions` only bind projected variables, and a trailing VALUES clause joins after
+    grouping (SPARQL 1.1, 18.2.4), so the block goes at the start of the pattern, where it binds before
+    any join or aggregate. Terms are written in N-Triples syntax by the RDF library, never user text.
     """
     for name, value in bindings.items():
         if not _VARNAME.match(name):
@@ -47,7 +49,11 @@ def with_values(sparql: str, bindings: Mapping[str, Identifier]) -> str:
             raise InputError(f"not a valid IRI: {str(value)!r}", hint='IRIs cannot contain spaces or <>"{}|\\^`')
     names = " ".join(f"?{k}" for k in bindings)
     terms = " ".join(v.n3() for v in bindings.values())
-    return f"{sparql.rstrip()}\nVALUES ({names}) {{ ({terms}) }}\n"
+    block = f"VALUES ({names}) {{ ({terms}) }}"
+    at = pattern_start(sparql)
+    if at is None:
+        return f"{sparql.rstrip()}\n{block}\n"
+    return f"{sparql[:at]}\n  {block}\n{sparql[at:]}"
 
 
 class Store(ABC):

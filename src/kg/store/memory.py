@@ -48,6 +48,8 @@ class MemoryStore(Store):
         target: rdflib.Graph = self._ds
         if default_graphs is not None or named_graphs is not None:
             target = self._restricted(default_graphs or [], named_graphs or [])
+            # the protocol's dataset overrides FROM / FROM NAMED (SPARQL 1.1 Protocol, 2.1.4)
+            prepared.algebra["datasetClause"] = None
         init = {Variable(k): v for k, v in (bindings or {}).items()}
         result = target.query(prepared, initBindings=init)
         if result.type == "ASK":

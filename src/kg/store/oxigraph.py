@@ -11,6 +11,7 @@ import rdflib
 from rdflib.term import BNode, Identifier, Literal, URIRef
 
 from kg.errors import QuerySyntaxError, StoreError
+from kg.sparqltext import has_dataset_clause
 from kg.store.base import Quad, QueryResult, Store, with_values
 
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
@@ -92,7 +93,8 @@ class OxigraphStore(Store):
         if default_graphs is not None or named_graphs is not None:
             kwargs["default_graph"] = [ox.NamedNode(str(g)) for g in default_graphs or []]
             kwargs["named_graphs"] = [ox.NamedNode(str(g)) for g in named_graphs or []]
-        else:
+        elif not has_dataset_clause(sparql):
+            # the union default graph, unless the query names its own dataset with FROM / FROM NAMED
             kwargs["use_default_graph_as_union"] = True
         if bindings:
             sparql = with_values(sparql, bindings)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -23,7 +22,6 @@ from kg.errors import QuerySyntaxError, StoreError
 from kg.store.base import Quad, QueryResult, Store, with_values
 
 _SRX = "{http://www.w3.org/2005/sparql-results#}"
-_WHERE = re.compile(r"\bWHERE\s*\{", re.IGNORECASE)
 
 
 class RemoteStore(Store):
@@ -109,7 +107,7 @@ class RemoteStore(Store):
         max_rows: int | None = None,
     ) -> QueryResult:
         if bindings:
-            sparql = _inline_values(sparql, bindings)
+            sparql = with_values(sparql, bindings)
         params: list[tuple[str, str]] = [("query", sparql)]
         params += [("default-graph-uri", str(g)) for g in default_graphs or []]
         params += [("named-graph-uri", str(g)) for g in named_graphs or []]
@@ -136,16 +134,6 @@ class RemoteStore(Store):
     def __len__(self) -> int:
         r = self.query("SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }")
         return int(r.rows[0][0])  # type: ignore[arg-type]
-
-
-def _inline_values(sparql: str, bindings: Mapping[str, Identifier]) -> str:
-    """Bindings as a typed VALUES block at the start of the top-level WHERE (some stores, Virtuoso among
-    them, do not join a trailing VALUES with variables that are not projected)."""
-    clause = with_values("", bindings).strip()
-    match = _WHERE.search(sparql)
-    if match is None:
-        return with_values(sparql, bindings)
-    return sparql[: match.end()] + "\n  " + clause + "\n" + sparql[match.end() :]
 
 
 def _skolem(term: Identifier, graph: URIRef) -> Identifier:

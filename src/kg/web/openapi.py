@@ -17,7 +17,8 @@ _RDF_IN = ["text/turtle", "application/n-triples", "application/ld+json", "appli
 
 
 def _content(types: list[str]) -> dict[str, Any]:
-    return {t: {"schema": {"type": "string"}} for t in types}
+    # JSON bodies are documents, the others text: an empty schema admits both
+    return {t: {"schema": {}} for t in types}
 
 
 def _error(description: str) -> dict[str, Any]:
@@ -69,6 +70,8 @@ _RESULTS = {
     "200": {"description": "query results", "content": _content(_TABULAR + _GRAPH)},
     "400": _error("malformed query or parameters"),
     "403": _error("an update sent to the read-only endpoint"),
+    "413": _error("request body too large"),
+    "429": _error("too many queries: every worker busy, or this client over its rate (see Retry-After)"),
     "503": _error("the query ran past the time limit and was stopped"),
 }
 
@@ -174,6 +177,23 @@ def spec() -> dict[str, Any]:
                         "400": _error("unparseable data (the message names the line)"),
                         "413": _error("body too large"),
                         "415": _error("unsupported media type"),
+                        "429": _error("this client is over its rate (see Retry-After)"),
+                    },
+                }
+            },
+            "/cases": {
+                "post": {
+                    "summary": "Add case data (needs the update token): validated, then added all or nothing",
+                    "requestBody": {"required": True, "content": _content(_RDF_IN)},
+                    "responses": {
+                        "200": {"description": "already present", "content": _content(["application/json"])},
+                        "201": {"description": "added", "content": _content(["application/json"])},
+                        "400": _error("unparseable data (the message names the line)"),
+                        "403": _error("no or wrong update token"),
+                        "413": _error("body too large"),
+                        "415": _error("unsupported media type"),
+                        "422": {"description": "violations: nothing was added",
+                                "content": _content(["application/json"])},
                     },
                 }
             },
@@ -208,7 +228,10 @@ def spec() -> dict[str, Any]:
                 "get": {
                     "summary": "The ontology as HTML documentation or RDF",
                     "parameters": [_FORMAT],
-                    "responses": {"200": {"description": "the ontology", "content": _content(["text/html", *_GRAPH])}},
+                    "responses": {
+                        "200": {"description": "the ontology", "content": _content(["text/html", *_GRAPH])},
+                        "400": _error("unknown format"),
+                    },
                 }
             },
             "/dataset": {
@@ -216,7 +239,9 @@ def spec() -> dict[str, Any]:
                     "summary": "VoID/DCAT description of the dataset",
                     "parameters": [_FORMAT],
                     "responses": {
-                        "200": {"description": "the description", "content": _content(["text/html", *_GRAPH])}
+                        "200": {"description": "the description", "content": _content(["text/html", *_GRAPH])},
+                        "400": _error("unknown format"),
+                        "429": _error("every query worker busy (see Retry-After)"),
                     },
                 }
             },

@@ -70,13 +70,10 @@ class Services:
 
     def validate(self, data: rdflib.Graph) -> Report:
         """Validate new data exactly as `kg validate FILE` does: with the ontology and the existing graph."""
-        from kg.validation import validate_graph
+        from kg.validation import validate_new
 
         data_graph, ontology, shapes = self.validation_context()
-        graph = rdflib.Graph()
-        graph += data_graph
-        graph += data
-        return validate_graph(graph, ontology, shapes)
+        return validate_new(data, data_graph, ontology, shapes)
 
     def validation_context(self) -> tuple[rdflib.Graph, rdflib.Graph, rdflib.Graph]:
         with self._lock:

@@ -1,0 +1,211 @@
+"""The real server (`python -m kg serve`, gunicorn) answering real SPARQL clients: SPARQLWrapper and rdflib's
+SPARQLStore. The expected answers come from the store itself and from the paper's Table 2 (38 printed counts
+summing to 2,598)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import rdflib
+from rdflib import Literal, URIRef
+from rdflib.namespace import RDFS, XSD
+from rdflib.plugins.stores.sparqlstore import SPARQLStore
+from SPARQLWrapper import GET, JSON, POST, TURTLE, XML, SPARQLWrapper
+
+from kg.namespaces import IFD, ONTOLOGY_GRAPH
+from kg.store import open_store
+from tests.conftest import ROOT, make_settings
+
+pytestmark = pytest.mark.slow
+
+TABLE2 = (ROOT / "queries" / "table2-it-alliances-by-country.rq").read_text(encoding="utf-8")
+SAMSUNG = IFD["firm-samsung"]
+START_SECONDS = 60
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _get(url: str, accept: str = "*/*") -> tuple[int, str, bytes]:
+    req = urllib.request.Request(url, headers={"Accept": accept})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return resp.status, resp.headers.get("Content-Type", ""), resp.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.headers.get("Content-Type", ""), exc.read()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`python -m kg serve` on a free port with its store in a temporary folder; its base URL."""
+    port = _free_port()
+    tmp = tmp_path_factory.mktemp("live")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KG_")}
+    env["KG_STORE_DIR"] = str(tmp / "store")
+    log = (tmp / "server.log").open("wb")
+    proc = subprocess.Popen([sys.executable, "-m", "kg", "serve", "--host", "127.0.0.1", "--port", str(port)],
+                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + START_SECONDS
+    try:
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"the server exited with {proc.returncode}:\n{_tail(tmp / 'server.log')}")
+            try:
+                if _get(base + "/health")[0] == 200:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"the server did not answer /health within {START_SECONDS} s:\n{_tail(tmp / 'server.log')}")
+            time.sleep(0.25)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+        log.close()
+
+
+def _tail(path: Path, lines: int = 40) -> str:
+    return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+
+
+@pytest.fixture(scope="module")
+def expected() -> list[dict[str, rdflib.term.Identifier]]:
+    """Table 2 as the engine answers it without any server in between."""
+    store = open_store(make_settings(store="memory"))
+    try:
+        return store.query(TABLE2).as_dicts()
+    finally:
+        store.close()
+
+
+def _check_table2(found: list[dict[str, rdflib.term.Identifier]],
+                  expected: list[dict[str, rdflib.term.Identifier]]) -> None:
+    assert found == expected
+    printed = [r for r in found if "row" in r]
+    assert len(printed) == 38
+    assert sum(int(r["alliances"]) for r in printed) == 2598
+    assert found[-1] == {"country": Literal("Total"), "alliances": Literal(2598, datatype=XSD.integer),
+                         "statedTotal": Literal(2598, datatype=XSD.integer)}
+
+
+def _term(kind: str, value: str, lang: str | None = None, datatype: str | None = None) -> rdflib.term.Identifier:
+    if kind == "uri":
+        return URIRef(value)
+    if kind == "bnode":
+        return rdflib.BNode(value)
+    return Literal(value, lang=lang, datatype=datatype)
+
+
+def test_expected_table2(expected: list[dict[str, rdflib.term.Identifier]]) -> None:
+    _check_table2(expected, expected)
+
+
+def test_sparqlwrapper_get_json(server: str, expected: list[dict[str, rdflib.term.Identifier]]) -> None:
+    client = SPARQLWrapper(server + "/sparql")
+    client.setMethod(GET)
+    client.setReturnFormat(JSON)
+    client.setQuery(TABLE2)
+    doc = client.queryAndConvert()
+    assert isinstance(doc, dict)
+    assert doc["head"]["vars"] == ["row", "country", "alliances", "statedTotal"]
+    found = [{k: _term(v["type"], v["value"], v.get("xml:lang"), v.get("datatype")) for k, v in b.items()}
+             for b in doc["results"]["bindings"]]
+    _check_table2(found, expected)
+
+
+def test_sparqlwrapper_post_xml(server: str, expected: list[dict[str, rdflib.term.Identifier]]) -> None:
+    client = SPARQLWrapper(server + "/sparql")
+    client.setMethod(POST)
+    client.setReturnFormat(XML)
+    client.setQuery(TABLE2)
+    doc = client.queryAndConvert()
+    found = []
+    for result in doc.getElementsByTagName("result"):  # type: ignore[union-attr]
+        row = {}
+        for binding in result.getElementsByTagName("binding"):
+            node = next(n for n in binding.childNodes if n.nodeType == n.ELEMENT_NODE)
+            text = "".join(c.data for c in node.childNodes if c.nodeType == c.TEXT_NODE)
+            row[binding.getAttribute("name")] = _term("literal" if node.tagName == "literal" else node.tagName, text,
+                                                      node.getAttribute("xml:lang") or None,
+                                                      node.getAttribute("datatype") or None)
+        found.append(row)
+    _check_table2(found, expected)
+
+
+def test_sparqlwrapper_ask_and_construct(server: str) -> None:
+    client = SPARQLWrapper(server + "/sparql")
+    client.setReturnFormat(JSON)
+    client.setQuery(f"ASK {{ <{SAMSUNG}> ?p ?o }}")
+    assert client.queryAndConvert()["boolean"] is True  # type: ignore[index]
+    client.setReturnFormat(TURTLE)
+    client.setQuery(f"CONSTRUCT {{ <{SAMSUNG}> ?p ?o }} WHERE {{ <{SAMSUNG}> ?p ?o }}")
+    g = rdflib.Graph().parse(data=client.queryAndConvert(), format="turtle")  # type: ignore[arg-type]
+    assert (SAMSUNG, RDFS.label, Literal("Samsung", lang="en")) in g
+
+
+def test_sparqlwrapper_malformed_query(server: str) -> None:
+    from SPARQLWrapper.SPARQLExceptions import QueryBadFormed
+
+    client = SPARQLWrapper(server + "/sparql")
+    client.setQuery("SELECT * WHERE { ?s ?p ")
+    with pytest.raises(QueryBadFormed, match="does not parse"):
+        client.query()
+
+
+def test_rdflib_sparqlstore(server: str, expected: list[dict[str, rdflib.term.Identifier]]) -> None:
+    store = SPARQLStore(server + "/sparql")
+    graph = rdflib.Graph(store=store)
+    result = graph.query(TABLE2)
+    variables = [str(v) for v in result.vars or []]
+    assert variables == ["row", "country", "alliances", "statedTotal"]
+    found = [{v: row[v] for v in variables if row[v] is not None} for row in result]  # type: ignore[index]
+    _check_table2(found, expected)
+
+    local = open_store(make_settings(store="memory"))
+    try:
+        total = len(local.graph())
+        in_ontology = len(local.graph(ONTOLOGY_GRAPH))
+    finally:
+        local.close()
+    assert len(graph) == total
+    assert (SAMSUNG, RDFS.label, Literal("Samsung", lang="en")) in graph
+    # a graph named on the store is queried through default-graph-uri
+    assert len(rdflib.Graph(store=store, identifier=ONTOLOGY_GRAPH)) == in_ontology
+    store.close()
+
+
+def test_concurrent_clients(server: str) -> None:
+    url = server + "/sparql?query=" + urllib.request.quote("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(lambda _: _get(url, "application/sparql-results+json"), range(16)))
+    assert {a[0] for a in answers} == {200}
+    assert len({json.loads(a[2])["results"]["bindings"][0]["n"]["value"] for a in answers}) == 1
+
+
+def test_live_service_description_and_health(server: str) -> None:
+    status, media, body = _get(server + "/sparql", "text/turtle")
+    assert status == 200 and media.startswith("text/turtle")
+    g = rdflib.Graph().parse(data=body, format="turtle")
+    sd = rdflib.Namespace("http://www.w3.org/ns/sparql-service-description#")
+    assert (URIRef(server + "/sparql"), sd.endpoint, URIRef(server + "/sparql")) in g
+    assert _get(server + "/health")[0] == 200
