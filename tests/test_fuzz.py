@@ -91,7 +91,7 @@ def test_random_uploads(client: FlaskClient, body: bytes, media: str) -> None:
     assert_handled(client.post("/validate", data=body, content_type=media))
 
 
-@FUZZ
+@settings(FUZZ, max_examples=10)  # each parseable mutant is a full SHACL validation (seconds)
 @given(data=st.data())
 def test_mutated_case_files(client: FlaskClient, data: st.DataObject) -> None:
     text = mutate(data.draw(st.sampled_from(CASES)).decode("utf-8"), data)

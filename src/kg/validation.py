@@ -90,6 +90,9 @@ def validate(settings: Settings, files: list[Path] | None = None, *, data: rdfli
     return validate_new(new, existing, ontology, load_shapes(settings))
 
 
+_FOCUS_SCHEMES = ("http:", "https:", "urn:", "file:")
+
+
 def affected_nodes(new: rdflib.Graph, merged: rdflib.Graph, ontology: rdflib.Graph) -> list[rdflib.term.Node]:
     """The nodes whose verdict new data can change: those it mentions, and up to two links back from them.
 
@@ -117,8 +120,8 @@ def validate_new(new: rdflib.Graph, existing: rdflib.Graph, ontology: rdflib.Gra
     merged += existing
     merged += new
     focus = affected_nodes(new, merged, ontology)
-    if any(isinstance(node, rdflib.BNode) for node in focus):
-        focus = []  # pySHACL takes IRIs as focus nodes only: validate everything instead
+    if not all(isinstance(node, rdflib.URIRef) and str(node).lower().startswith(_FOCUS_SCHEMES) for node in focus):
+        focus = []  # pySHACL takes only http(s)/urn/file IRIs as focus nodes: validate everything instead
     return validate_graph(merged, ontology, shapes, focus=focus)
 
 
