@@ -3,12 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
@@ -16,10 +10,11 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests.live import ROOT, running_server
+
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, ConsoleMessage, Page, Request
 
-ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
 # no background traffic to Google: without these flags Chromium's own connections are refused many at a time
 CHROMIUM_ARGS = [
@@ -32,7 +27,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-STARTUP_S = 60  # the server builds its store before it answers
 WAIT_MS = 30_000  # every wait in the browser
 
 pytestmark = pytest.mark.slow
@@ -46,55 +40,11 @@ def unavailable(reason: str) -> NoReturn:
     pytest.skip(message)
 
 
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def healthy(base: str) -> bool:
-    """Whether the server answers /health with 200."""
-    try:
-        with urllib.request.urlopen(f"{base}/health", timeout=2) as resp:
-            return resp.status == 200
-    except (urllib.error.URLError, OSError):
-        return False
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`kg serve` on a free port with a fresh store; yields its base URL."""
-    tmp = tmp_path_factory.mktemp("browser")
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KG_")}
-    env |= {"KG_STORE_DIR": str(tmp / "store"), "KG_ROOT": str(ROOT)}
-    log_path = tmp / "server.log"
-    base = f"http://127.0.0.1:{port}"
-    with log_path.open("w") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "kg", "serve", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            deadline = time.monotonic() + STARTUP_S
-            while not healthy(base):
-                if proc.poll() is not None:
-                    pytest.fail(f"kg serve exited with {proc.returncode}:\n{log_path.read_text()[-3000:]}")
-                if time.monotonic() > deadline:
-                    pytest.fail(f"no answer from /health within {STARTUP_S} s:\n{log_path.read_text()[-3000:]}")
-                time.sleep(0.25)
-            yield base
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=15)
+    with running_server(tmp_path_factory.mktemp("browser")) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")

@@ -5,16 +5,10 @@ summing to 2,598)."""
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 import rdflib
@@ -26,66 +20,24 @@ from SPARQLWrapper import GET, JSON, POST, TURTLE, XML, SPARQLWrapper
 from kg.namespaces import IFD, ONTOLOGY_GRAPH
 from kg.store import open_store
 from tests.conftest import ROOT, make_settings
+from tests.live import http, running_server
 
 pytestmark = pytest.mark.slow
 
 TABLE2 = (ROOT / "queries" / "table2-it-alliances-by-country.rq").read_text(encoding="utf-8")
 SAMSUNG = IFD["firm-samsung"]
-START_SECONDS = 60
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _get(url: str, accept: str = "*/*") -> tuple[int, str, bytes]:
-    req = urllib.request.Request(url, headers={"Accept": accept})
-    try:
-        with urllib.request.urlopen(req, timeout=30) as resp:
-            return resp.status, resp.headers.get("Content-Type", ""), resp.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.headers.get("Content-Type", ""), exc.read()
+    status, headers, body = http(url, headers={"Accept": accept})
+    return status, headers.get("Content-Type", ""), body
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`python -m kg serve` on a free port with its store in a temporary folder; its base URL."""
-    port = _free_port()
-    tmp = tmp_path_factory.mktemp("live")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KG_")}
-    env["KG_STORE_DIR"] = str(tmp / "store")
-    log = (tmp / "server.log").open("wb")
-    proc = subprocess.Popen([sys.executable, "-m", "kg", "serve", "--host", "127.0.0.1", "--port", str(port)],
-                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + START_SECONDS
-    try:
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"the server exited with {proc.returncode}:\n{_tail(tmp / 'server.log')}")
-            try:
-                if _get(base + "/health")[0] == 200:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"the server did not answer /health within {START_SECONDS} s:\n{_tail(tmp / 'server.log')}")
-            time.sleep(0.25)
+    with running_server(tmp_path_factory.mktemp("live")) as base:
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-        log.close()
-
-
-def _tail(path: Path, lines: int = 40) -> str:
-    return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
 
 
 @pytest.fixture(scope="module")
