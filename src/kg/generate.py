@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TextIO
 
 import rdflib
 from rdflib.namespace import RDF, RDFS, SKOS
@@ -200,14 +201,14 @@ class _Writer:
 
     _LOCAL = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 
-    def __init__(self, fh: object, turtle: bool, prefixes: dict[str, str]) -> None:
+    def __init__(self, fh: TextIO, turtle: bool, prefixes: dict[str, str]) -> None:
         self.fh = fh
         self.turtle = turtle
         self.count = 0
         self.prefixes = sorted(prefixes.items(), key=lambda kv: -len(kv[1]))
         if turtle:
             head = "".join(f"PREFIX {p}: <{ns}>\n" for p, ns in sorted(prefixes.items()))
-            fh.write(head + "\n")  # type: ignore[attr-defined]
+            fh.write(head + "\n")
 
     def _short(self, term: str) -> str:
         if term.startswith("<"):
@@ -227,7 +228,7 @@ class _Writer:
             return
         self.count += len(pairs)
         if not self.turtle:
-            self.fh.write("".join(f"{subject} {p} {o} .\n" for p, o in pairs))  # type: ignore[attr-defined]
+            self.fh.write("".join(f"{subject} {p} {o} .\n" for p, o in pairs))
             return
         s = self._short(subject)
         groups: list[tuple[str, list[str]]] = []
@@ -237,7 +238,7 @@ class _Writer:
             else:
                 groups.append((p, [self._short(o)]))
         body = " ;\n    ".join(f"{'a' if p == A else self._short(p)} {' , '.join(os)}" for p, os in groups)
-        self.fh.write(f"{s}\n    {body} .\n\n")  # type: ignore[attr-defined]
+        self.fh.write(f"{s}\n    {body} .\n\n")
 
 
 class Generator:

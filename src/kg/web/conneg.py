@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from flask import request
+from flask import Response, request
 
 from kg.errors import InputError
+from kg.executor import Answer
 
 # media type -> kg.results format name
 TABULAR = {
@@ -82,3 +83,16 @@ def graph_format(default: str = "turtle") -> str:
         return result_formats()[1]
     best = request.accept_mimetypes.best_match(list(GRAPH))
     return GRAPH[best] if best else default
+
+
+def answer_response(answer: Answer) -> Response:
+    """A query answer as an HTTP response: its media type (UTF-8), `Vary: Accept`, row count, truncation."""
+    resp = Response(answer.body, mimetype=answer.media_type)
+    if answer.media_type.startswith("text/") or "json" in answer.media_type or "xml" in answer.media_type:
+        resp.headers["Content-Type"] = f"{answer.media_type}; charset=utf-8"
+    resp.headers["Vary"] = "Accept"
+    if answer.rows is not None:
+        resp.headers["X-Result-Rows"] = str(answer.rows)
+    if answer.truncated:
+        resp.headers["X-Result-Truncated"] = answer.truncated
+    return resp

@@ -48,13 +48,7 @@ def run(name: str) -> Response:
     bindings = saved.bind(values)
     tabular, graph = conneg.result_formats()
     answer = services().query(saved.text, bindings=bindings, tabular_format=tabular, graph_format=graph)
-    resp = Response(answer.body, mimetype=answer.media_type)
-    resp.headers["Vary"] = "Accept"
-    if answer.rows is not None:
-        resp.headers["X-Result-Rows"] = str(answer.rows)
-    if answer.truncated:
-        resp.headers["X-Result-Truncated"] = answer.truncated
-    return resp
+    return conneg.answer_response(answer)
 
 
 @bp.get("/queries/<name>.rq")

@@ -142,15 +142,7 @@ def endpoint() -> Response:
         if based == text:
             raise
         answer = run(text)  # for the parser's message at the user's own line and column
-    resp = Response(answer.body, mimetype=answer.media_type)
-    if answer.media_type.startswith("text/") or "json" in answer.media_type or "xml" in answer.media_type:
-        resp.headers["Content-Type"] = f"{answer.media_type}; charset=utf-8"
-    resp.headers["Vary"] = "Accept"
-    if answer.rows is not None:
-        resp.headers["X-Result-Rows"] = str(answer.rows)
-    if answer.truncated:
-        resp.headers["X-Result-Truncated"] = answer.truncated
-    return resp
+    return conneg.answer_response(answer)
 
 
 def _unsupported(mimetype: str) -> Response:
