@@ -122,21 +122,31 @@ def validate_new(new: rdflib.Graph, existing: rdflib.Graph, ontology: rdflib.Gra
     focus = affected_nodes(new, merged, ontology)
     if not all(isinstance(node, rdflib.URIRef) and str(node).lower().startswith(_FOCUS_SCHEMES) for node in focus):
         focus = []  # pySHACL takes only http(s)/urn/file IRIs as focus nodes: validate everything instead
-    return validate_graph(merged, ontology, shapes, focus=focus)
+    merged += ontology
+    return validate_graph(merged, None, shapes, focus=focus)
 
 
 def validate_graph(
     graph: rdflib.Graph,
-    ontology: rdflib.Graph,
+    ontology: rdflib.Graph | None,
     shapes: rdflib.Graph,
     *,
     focus: list[rdflib.term.Node] | None = None,
 ) -> Report:
-    """Run pySHACL on plain rdflib graphs; the ontology is mixed into the data for class hierarchy."""
+    """Run pySHACL on plain rdflib graphs, the ontology in the data graph so sh:targetClass sees subclasses.
+
+    With `ontology=None` the caller has already added it: pySHACL's own mixing deep-copies the ontology
+    on every run (seconds), a plain union gives the shapes the same class hierarchy.
+    """
+    if ontology is not None:
+        combined = rdflib.Graph()
+        combined += graph
+        combined += ontology
+        graph = combined
     conforms, report_graph, _ = shacl_validate(
         graph,
         shacl_graph=shapes,
-        ont_graph=ontology,
+        ont_graph=None,
         inference="none",
         advanced=True,
         allow_warnings=True,
