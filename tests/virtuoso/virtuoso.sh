@@ -11,7 +11,11 @@ case "$cmd" in
     command -v virtuoso-t >/dev/null || { echo "virtuoso-t is not installed (apt-get install virtuoso-opensource)" >&2; exit 1; }
     mkdir -p "$dir"
     sed -e "s|@DIR@|$dir|g" -e "s|@SQLPORT@|$sqlport|g" -e "s|@HTTPPORT@|$httpport|g" "$here/virtuoso.ini" > "$dir/virtuoso.ini"
-    (cd "$dir" && virtuoso-t +configfile "$dir/virtuoso.ini" +wait >/dev/null 2>&1)
+    if ! (cd "$dir" && virtuoso-t +configfile "$dir/virtuoso.ini" +wait >"$dir/start.log" 2>&1); then
+      echo "virtuoso-t failed to start (is port $httpport or $sqlport taken?):" >&2
+      tail -20 "$dir/start.log" "$dir/virtuoso.log" >&2 2>/dev/null || true
+      exit 1
+    fi
     for _ in $(seq 1 120); do
       if curl -fsS -o /dev/null "http://127.0.0.1:$httpport/sparql?query=ASK%7B%7D"; then break; fi
       sleep 0.5
