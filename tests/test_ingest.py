@@ -90,6 +90,9 @@ def test_ingest_adds_one_graph_with_provenance_and_survives_a_restart(tmp_path: 
     )
     assert proc.returncode == 0, proc.stderr
     assert ingested_triples(tmp_path) == before
+    # a forced rebuild of the store keeps every ingest (they are sources of the build)
+    assert kg(tmp_path, "build", "--force").returncode == 0
+    assert ingested_triples(tmp_path) == before
 
 
 @pytest.mark.slow

@@ -11,7 +11,7 @@ from kg import formatting, reasoning, results, stats
 from kg.errors import InputError, KgError
 from kg.queries import QueryCatalog, SavedQuery, parse_saved_query
 from kg.settings import Settings
-from kg.sources import extra_sources, repository_sources
+from kg.sources import all_sources, extra_sources
 from kg.store import open_store
 
 
@@ -63,7 +63,7 @@ def build(settings: Settings, force: bool, files: tuple[Path, ...]) -> None:
     """Build the store from the ontology, data/ and any extra FILES (skipped when nothing changed)."""
     from kg.build import build_oxigraph
 
-    sources = repository_sources(settings) + extra_sources(list(files))
+    sources = all_sources(settings) + extra_sources(list(files))
     if settings.store == "memory":
         click.echo("the memory store is built on every command; nothing to do")
         return
