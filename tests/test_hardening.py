@@ -17,7 +17,7 @@ from flask.testing import FlaskClient
 
 from kg.guard import service_endpoints
 from kg.web import create_app
-from tests.conftest import make_settings
+from tests.conftest import ROOT, make_settings
 from tests.live import http, running_server
 
 RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
@@ -203,6 +203,19 @@ def test_uploaded_shapes_are_ignored(client: FlaskClient) -> None:
     r = client.post("/validate", data=evil, content_type="text/turtle", headers={"Accept": "application/json"})
     assert r.status_code == 200
     assert json.loads(r.data)["conforms"] is True
+
+
+def test_validation_runs_under_the_time_limit() -> None:
+    """A validation past the limit is stopped like a query (503 naming the limit); the server goes on."""
+    app = create_app(make_settings(store="memory", threads=1, query_timeout=0.3))
+    try:
+        c = app.test_client()
+        case = (ROOT / "tests" / "cases" / "valid" / "full-case.ttl").read_bytes()
+        r = c.post("/validate", data=case, content_type="text/turtle")
+        assert r.status_code == 503 and b"validation was stopped after 0.3 s" in r.data
+        assert c.get("/sparql", query_string={"query": "ASK { ?s ?p ?o }"}).status_code == 200
+    finally:
+        app.extensions["kg"].close()
 
 
 def test_concurrency_limit_answers_429_with_retry_after(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Any
 
 from rdflib.term import Identifier, URIRef
 
@@ -42,6 +43,26 @@ class Request:
     graph_format: str
 
 
+@dataclass(frozen=True)
+class ValidateRequest:
+    data: bytes  # N-Triples of the new data
+
+
+def _validate(context: list, settings: Settings, req: ValidateRequest) -> tuple:  # type: ignore[type-arg]
+    """Validate new data in the worker (so the time limit can stop it); the context is loaded once."""
+    import rdflib
+
+    from kg.sources import all_sources, load_graph
+    from kg.validation import load_shapes, validate_new
+
+    if not context:
+        sources = all_sources(settings)
+        context.extend([load_graph(sources[1:]), load_graph(sources[:1]), load_shapes(settings)])
+    new = rdflib.Graph().parse(data=req.data.decode("utf-8"), format="nt")
+    report = validate_new(new, *context)
+    return ("ok", (report.conforms, report.findings, report.graph.serialize(format="nt", encoding="utf-8")))
+
+
 def _serve(settings: Settings, conn: Connection) -> None:
     """The worker loop: open the store once, then answer requests until the pipe closes."""
     from kg import results
@@ -53,11 +74,20 @@ def _serve(settings: Settings, conn: Connection) -> None:
         conn.send(("error", type(exc).__name__, str(exc)))
         return
     conn.send(("ready",))
+    validation_context: list = []  # type: ignore[type-arg]
     while True:
         try:
-            req: Request = conn.recv()
+            req: Request | ValidateRequest = conn.recv()
         except (EOFError, OSError):
             return
+        if isinstance(req, ValidateRequest):
+            try:
+                conn.send(_validate(validation_context, settings, req))
+            except errors.KgError as exc:
+                conn.send(("error", type(exc).__name__, exc.message))
+            except Exception as exc:  # pySHACL failures are answered, not fatal
+                conn.send(("error", "StoreError", f"the validation failed: {type(exc).__name__}: {exc}"))
+            continue
         try:
             result = store.query(
                 req.sparql,
@@ -171,7 +201,15 @@ class QueryExecutor:
         timeout: float | None = None,
     ) -> Answer:
         """Evaluate and serialise a query; QueryTimeout when it runs past `timeout` seconds."""
-        limit = self.settings.query_timeout if timeout is None else timeout
+        request = Request(sparql, bindings, default_graphs, named_graphs, tabular_format, graph_format)
+        return self._call(request, self.settings.query_timeout if timeout is None else timeout, "query")
+
+    def validate(self, data: bytes, *, timeout: float | None = None) -> tuple:  # type: ignore[type-arg]
+        """Validate new data (N-Triples) in a worker under the time limit: (conforms, findings, report as N-Triples)."""
+        return self._call(ValidateRequest(data), self.settings.query_timeout if timeout is None else timeout,
+                          "validation")
+
+    def _call(self, request: Request | ValidateRequest, limit: float, what: str) -> Any:
         try:
             worker = self._idle.get(timeout=self.settings.queue_wait)
         except queue.Empty:
@@ -184,13 +222,15 @@ class QueryExecutor:
             worker = _Worker(self.settings, self._ctx)
         try:
             worker.wait_ready(self.start_timeout)
-            worker.conn.send(Request(sparql, bindings, default_graphs, named_graphs, tabular_format, graph_format))
+            worker.conn.send(request)
             if not worker.conn.poll(limit):
                 worker.kill()
                 worker = _Worker(self.settings, self._ctx)
                 raise errors.QueryTimeout(
-                    f"the query was stopped after {limit:g} s, the time limit of this endpoint",
-                    hint="make the query more selective (LIMIT, fewer joins) or ask the operator for a longer limit",
+                    f"the {what} was stopped after {limit:g} s, the time limit of this endpoint",
+                    hint="make the query more selective (LIMIT, fewer joins) or ask the operator for a longer limit"
+                    if what == "query"
+                    else "send smaller case files, or ask the operator for a longer limit",
                 )
             msg = worker.conn.recv()
         except (EOFError, OSError, BrokenPipeError) as exc:

@@ -25,7 +25,6 @@ class Services:
         self.settings = settings
         self._lock = threading.Lock()
         self._executor: QueryExecutor | None = None
-        self._validation_context: tuple[rdflib.Graph, rdflib.Graph, rdflib.Graph] | None = None
         self._ontology: rdflib.Graph | None = None
 
     @property
@@ -69,34 +68,16 @@ class Services:
         return json.loads(answer.body)["results"]["bindings"]
 
     def validate(self, data: rdflib.Graph) -> Report:
-        """Validate new data exactly as `kg validate FILE` does: with the ontology and the existing graph."""
-        from kg.validation import validate_new
-
-        data_graph, ontology, shapes = self.validation_context()
-        return validate_new(data, data_graph, ontology, shapes)
-
-    def validation_context(self) -> tuple[rdflib.Graph, rdflib.Graph, rdflib.Graph]:
-        with self._lock:
-            if self._validation_context is None:
-                from kg.sources import all_sources, load_graph
-                from kg.validation import load_shapes
-
-                sources = all_sources(self.settings)
-                self._validation_context = (
-                    load_graph(sources[1:]),
-                    load_graph(sources[:1]),
-                    load_shapes(self.settings),
-                )
-            return self._validation_context
+        """Validate new data exactly as `kg validate FILE` does (with the ontology and the existing graph), in a
+        worker process under the same time limit as queries."""
+        conforms, findings, report_nt = self.executor.validate(data.serialize(format="nt", encoding="utf-8"))
+        return Report(conforms, findings, rdflib.Graph().parse(data=report_nt.decode("utf-8"), format="nt"))
 
     def ingest(self, data: rdflib.Graph, *, source_name: str, agent: str) -> IngestResult:
         """Validate and add case data (all or nothing); the query workers reopen the rebuilt store."""
         from kg.ingest import ingest
 
         result = ingest(self.settings, data, source_name=source_name, agent=agent)
-        if result.committed:
-            with self._lock:
-                self._validation_context = None
         return result
 
     def ontology_graph(self) -> rdflib.Graph:
