@@ -23,7 +23,12 @@ class Source:
     graph: URIRef
 
     def sha256(self) -> str:
-        return hashlib.sha256(self.path.read_bytes()).hexdigest()
+        """The file's checksum, read in chunks (data files can be gigabytes)."""
+        h = hashlib.sha256()
+        with open(self.path, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+        return h.hexdigest()
 
     def parse(self) -> rdflib.Graph:
         return rdfio.parse_file(self.path)
@@ -67,8 +72,7 @@ def extra_sources(specs: list[Path] | list[str] | tuple[str, ...]) -> list[Sourc
         if not path.is_file():
             raise InputError("no such file", source=str(path), hint="check the path")
         if graph is None:
-            digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-            graph = GRAPH[f"extra/{path.stem}-{digest}"]
+            graph = GRAPH[f"extra/{path.stem}-{Source(path, GRAPH['extra']).sha256()[:16]}"]
         out.append(Source(path, graph))
     return out
 
