@@ -56,3 +56,18 @@ def test_saved_query_golden_on_virtuoso(name: str, virtuoso: RemoteStore) -> Non
     got = normalise(rows_of(results.serialize(result, "csv")), ordered)
     want = normalise(rows_of((GOLDEN / f"{name}.csv").read_bytes()), ordered)
     assert got == want
+
+
+def test_kg_serve_in_front_of_virtuoso_answers_saved_queries(virtuoso: RemoteStore, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`kg serve --store sparql` (our API in front of the remote store) gives the embedded store's rows."""
+    from tests.live import http, running_server
+
+    with running_server(tmp_path, env={"KG_STORE": "sparql", "KG_ENDPOINT": ENDPOINT,
+                                       "KG_RATE_LIMIT_PER_MINUTE": "0"}) as base:
+        for name in CATALOG.names():
+            status, _, body = http(f"{base}/queries/{name}?format=csv")
+            assert status == 200, (name, body[:300])
+            ordered = "ORDER BY" in CATALOG.get(name).text.upper()
+            got = normalise(rows_of(body), ordered)
+            want = normalise(rows_of((GOLDEN / f"{name}.csv").read_bytes()), ordered)
+            assert got == want, name
