@@ -58,7 +58,10 @@ def _validate(context: list, settings: Settings, req: ValidateRequest) -> tuple:
     if not context:
         sources = all_sources(settings)
         context.extend([load_graph(sources[1:]), load_graph(sources[:1]), load_shapes(settings)])
-    new = rdflib.Graph().parse(data=req.data.decode("utf-8"), format="nt")
+    try:
+        new = rdflib.Graph().parse(data=req.data.decode("utf-8"), format="nt")
+    except Exception as exc:  # terms rdflib accepted in one syntax but cannot write as N-Triples
+        raise errors.InputError(f"the data holds terms that cannot be written as N-Triples: {exc}") from exc
     report = validate_new(new, *context)
     return ("ok", (report.conforms, report.findings, report.graph.serialize(format="nt", encoding="utf-8")))
 
@@ -206,8 +209,9 @@ class QueryExecutor:
 
     def validate(self, data: bytes, *, timeout: float | None = None) -> tuple:  # type: ignore[type-arg]
         """Validate new data (N-Triples) in a worker under the time limit: (conforms, findings, report as N-Triples)."""
-        return self._call(ValidateRequest(data), self.settings.query_timeout if timeout is None else timeout,
-                          "validation")
+        return self._call(
+            ValidateRequest(data), self.settings.query_timeout if timeout is None else timeout, "validation"
+        )
 
     def _call(self, request: Request | ValidateRequest, limit: float, what: str) -> Any:
         try:

@@ -36,6 +36,7 @@ SUFFIX_FORMATS: dict[str, str] = {
     ".trig": "trig",
     ".nq": "nquads",
 }
+_ABSOLUTE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s<>\"{}|\\^`]*$")
 _DOCTYPE = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 
 
@@ -95,6 +96,13 @@ def parse_bytes(
         line = _first_bad_line(text, fmt) if fmt in ("nt", "nquads") else _guess_line(text, str(exc))
         raise InputError(f"{fmt} cannot be parsed: {_first_line(str(exc))}", source=source, line=line) from exc
     for triple in scratch:
+        for term in triple:
+            if isinstance(term, rdflib.URIRef) and not _ABSOLUTE.match(term):
+                raise InputError(
+                    f"{str(term)!r} is not an absolute IRI",
+                    source=source,
+                    hint="use full IRIs (https://...) or declare the prefix; XML elements need a namespace",
+                )
         target.add(triple)
     for prefix, ns in scratch.namespaces():
         if prefix and prefix not in dict(target.namespaces()):
