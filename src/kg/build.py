@@ -23,6 +23,7 @@ from kg.sources import Source, all_sources, fingerprint
 from kg.store.base import Store
 from kg.store.memory import MemoryStore
 from kg.store.oxigraph import OxigraphStore
+from kg.store.remote import RemoteStore
 
 MANIFEST = "manifest.json"
 PAPER = IFD["unctad-ite-eds-2"]
@@ -58,10 +59,8 @@ def ensure_built(settings: Settings, *, read_only: bool = True, extra: list[Sour
     return OxigraphStore(settings.store_path / "db", read_only=read_only)
 
 
-def remote_store(settings: Settings) -> Store:
+def remote_store(settings: Settings) -> RemoteStore:
     """The remote SPARQL store the settings name."""
-    from kg.store.remote import RemoteStore
-
     return RemoteStore(
         settings.endpoint,
         update_endpoint=settings.update_endpoint or None,
@@ -73,10 +72,7 @@ def remote_store(settings: Settings) -> Store:
 
 def push(settings: Settings, progress: object = None) -> dict[str, int]:
     """Load the repository's graphs (and the provenance graph) into the remote store, one named graph each."""
-    from kg.store.remote import RemoteStore
-
     store = remote_store(settings)
-    assert isinstance(store, RemoteStore)
     sources = all_sources(settings)
     counts: dict[str, int] = {}
     for s in sources:
@@ -103,7 +99,7 @@ def build_oxigraph(path: Path, sources: list[Source], root: Path, *, force: bool
     build leaves the previous store as it was.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    with _lock(path.parent / f".{path.name}.lock"):
+    with file_lock(path.parent / f".{path.name}.lock"):
         if not force and is_current(path, sources):
             return False
         tmp = path.parent / f".{path.name}.building"
@@ -160,7 +156,8 @@ def _bulk_load(store: ox.Store, source: Source) -> None:
 
 
 @contextmanager
-def _lock(lock_path: Path) -> Iterator[None]:
+def file_lock(lock_path: Path) -> Iterator[None]:
+    """An exclusive lock between processes, held for the `with` block (released if the process dies)."""
     with open(lock_path, "w") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         try:

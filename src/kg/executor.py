@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import queue
-import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -52,12 +51,11 @@ def _validate(context: list, settings: Settings, req: ValidateRequest) -> tuple:
     """Validate new data in the worker (so the time limit can stop it); the context is loaded once."""
     import rdflib
 
-    from kg.sources import all_sources, load_graph
-    from kg.validation import load_shapes, validate_new
+    from kg.validation import context as validation_context
+    from kg.validation import validate_new
 
     if not context:
-        sources = all_sources(settings)
-        context.extend([load_graph(sources[1:]), load_graph(sources[:1]), load_shapes(settings)])
+        context.extend(validation_context(settings))
     try:
         new = rdflib.Graph().parse(data=req.data.decode("utf-8"), format="nt")
     except Exception as exc:  # terms rdflib accepted in one syntax but cannot write as N-Triples
@@ -187,7 +185,6 @@ class QueryExecutor:
         self.start_timeout = start_timeout
         self._ctx = mp.get_context("spawn")
         self._idle: queue.LifoQueue[_Worker] = queue.LifoQueue()
-        self._lock = threading.Lock()
         self._closed = False
         for _ in range(max(1, workers)):
             self._idle.put(_Worker(settings, self._ctx))

@@ -11,12 +11,9 @@ committed ingest that the next start includes. One ingest at a time (a file lock
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import getpass
 import hashlib
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,10 +22,12 @@ from rdflib import Literal, URIRef
 from rdflib.namespace import DCTERMS, PROV, RDF, RDFS, XSD
 
 from kg import rdfio
+from kg.build import build_oxigraph, file_lock
 from kg.namespaces import GRAPH
 from kg.settings import Settings
-from kg.sources import all_sources, load_graph
-from kg.validation import Report, load_shapes, validate_new
+from kg.sources import all_sources
+from kg.validation import Report, validate_new
+from kg.validation import context as validation_context
 
 
 @dataclass
@@ -47,17 +46,6 @@ def _digest(data: rdflib.Graph) -> str:
     return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()
 
 
-@contextmanager
-def _lock(folder: Path) -> Iterator[None]:
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / ".lock", "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
 def ingest(
     settings: Settings,
     data: rdflib.Graph,
@@ -70,9 +58,9 @@ def ingest(
     digest = _digest(data)
     ingest_id = digest[:16]
     graph = GRAPH[f"ingest/{ingest_id}"]
-    with _lock(settings.ingest_path):
-        sources = all_sources(settings)
-        report = validate_new(data, load_graph(sources[1:]), load_graph(sources[:1]), load_shapes(settings))
+    settings.ingest_path.mkdir(parents=True, exist_ok=True)
+    with file_lock(settings.ingest_path / ".lock"):
+        report = validate_new(data, *validation_context(settings))
         if dry_run or not report.conforms:
             return IngestResult(graph, len(data), report, committed=False)
         target = settings.ingest_path / f"{ingest_id}.nt"
@@ -95,8 +83,6 @@ def ingest(
         os.replace(tmp, target)  # the commit point
         _fsync_dir(settings.ingest_path)
     if settings.store == "oxigraph":
-        from kg.build import build_oxigraph
-
         build_oxigraph(settings.store_path, all_sources(settings), settings.root)
     return IngestResult(graph, len(data), report, committed=True, path=target)
 

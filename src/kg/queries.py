@@ -26,12 +26,12 @@ from rdflib.namespace import XSD
 from rdflib.term import Identifier
 
 from kg.errors import InputError, NotFound, ParameterError
+from kg.sparqltext import is_absolute_iri
 
 PARAM_TYPES = ("iri", "string", "integer", "decimal", "language", "year")
 _NAME = re.compile(r"^[a-z][a-z0-9-]*$")
 _VAR = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _LANG = re.compile(r"^[a-zA-Z]{1,8}(-[a-zA-Z0-9]{1,8})*$")
-_IRI = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:[^\s<>\"{}|\\^`]*$")
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ class Parameter:
         value = raw.strip()
         problem = f"parameter {self.name!r} must be"
         if self.type == "iri":
-            if not _IRI.match(value):
+            if not is_absolute_iri(value):
                 raise ParameterError(
                     f"{problem} an absolute IRI, got {raw!r}",
                     hint="give a full IRI such as https://w3id.org/interfirm/id/firm-samsung",

@@ -11,6 +11,7 @@ import rdflib
 from rdflib.plugins.parsers.notation3 import BadSyntax
 
 from kg.errors import InputError
+from kg.sparqltext import is_absolute_iri
 
 # media type -> rdflib parser name
 PARSE_FORMATS: dict[str, str] = {
@@ -36,7 +37,6 @@ SUFFIX_FORMATS: dict[str, str] = {
     ".trig": "trig",
     ".nq": "nquads",
 }
-_ABSOLUTE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s<>\"{}|\\^`]*$")
 _DOCTYPE = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 
 
@@ -97,7 +97,7 @@ def parse_bytes(
         raise InputError(f"{fmt} cannot be parsed: {_first_line(str(exc))}", source=source, line=line) from exc
     for triple in scratch:
         for term in triple:
-            if isinstance(term, rdflib.URIRef) and not _ABSOLUTE.match(term):
+            if isinstance(term, rdflib.URIRef) and not is_absolute_iri(term):
                 raise InputError(
                     f"{str(term)!r} is not an absolute IRI",
                     source=source,

@@ -15,6 +15,15 @@ from kg.namespaces import GRAPH, ONTOLOGY_GRAPH
 from kg.settings import Settings
 
 
+def file_sha256(path: Path) -> str:
+    """A file's checksum, read in chunks (data files can be gigabytes)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
 @dataclass(frozen=True)
 class Source:
     """One RDF file and the named graph that holds it."""
@@ -23,12 +32,7 @@ class Source:
     graph: URIRef
 
     def sha256(self) -> str:
-        """The file's checksum, read in chunks (data files can be gigabytes)."""
-        h = hashlib.sha256()
-        with open(self.path, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                h.update(block)
-        return h.hexdigest()
+        return file_sha256(self.path)
 
     def parse(self) -> rdflib.Graph:
         return rdfio.parse_file(self.path)
@@ -72,7 +76,7 @@ def extra_sources(specs: list[Path] | list[str] | tuple[str, ...]) -> list[Sourc
         if not path.is_file():
             raise InputError("no such file", source=str(path), hint="check the path")
         if graph is None:
-            graph = GRAPH[f"extra/{path.stem}-{Source(path, GRAPH['extra']).sha256()[:16]}"]
+            graph = GRAPH[f"extra/{path.stem}-{file_sha256(path)[:16]}"]
         out.append(Source(path, graph))
     return out
 

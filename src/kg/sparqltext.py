@@ -14,6 +14,7 @@ _TOKEN = re.compile(
     r"|#[^\n]*",
     re.DOTALL,
 )
+_ABSOLUTE_IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s<>\"{}|\\^`]*$")
 _FROM = re.compile(r"(?<![\w:?$])FROM(?![\w:])", re.IGNORECASE)
 _WHERE = re.compile(r"(?<![\w:?$])WHERE(?![\w:])\s*\{", re.IGNORECASE)
 _FORM = re.compile(r"(?<![\w:?$])(SELECT|ASK|CONSTRUCT|DESCRIBE)(?![\w:])", re.IGNORECASE)
@@ -57,3 +58,8 @@ def pattern_start(sparql: str) -> int | None:
         brace = text.find("{", form.end())
         return brace + 1 if brace >= 0 else None
     return None
+
+
+def is_absolute_iri(text: str) -> bool:
+    """Whether `text` is an absolute IRI (a scheme, then no character IRIs forbid): safe to write as `<text>`."""
+    return _ABSOLUTE_IRI.match(text) is not None

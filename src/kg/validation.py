@@ -75,19 +75,23 @@ def load_shapes(settings: Settings) -> rdflib.Graph:
     return shapes
 
 
+def context(settings: Settings) -> tuple[rdflib.Graph, rdflib.Graph, rdflib.Graph]:
+    """What new data is validated with: (the existing graph, the ontology, the shapes)."""
+    sources = all_sources(settings)
+    return load_graph(sources[1:]), load_graph(sources[:1]), load_shapes(settings)
+
+
 def validate(settings: Settings, files: list[Path] | None = None, *, data: rdflib.Graph | None = None) -> Report:
     """Validate the repository's data, or new data (files or a graph) together with it."""
-    sources = all_sources(settings)
-    ontology = load_graph(sources[:1])
-    existing = load_graph(sources[1:])
+    existing, ontology, shapes = context(settings)
     new = rdflib.Graph()
     for path in files or []:
         rdfio.parse_file(path, new)
     if data is not None:
         new += data
     if not files and data is None:
-        return validate_graph(existing, ontology, load_shapes(settings))
-    return validate_new(new, existing, ontology, load_shapes(settings))
+        return validate_graph(existing, ontology, shapes)
+    return validate_new(new, existing, ontology, shapes)
 
 
 _FOCUS_SCHEMES = ("http:", "https:", "urn:", "file:")

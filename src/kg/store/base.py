@@ -11,7 +11,7 @@ import rdflib
 from rdflib.term import Identifier, URIRef
 
 from kg.errors import InputError
-from kg.sparqltext import pattern_start
+from kg.sparqltext import is_absolute_iri, pattern_start
 
 
 @dataclass
@@ -32,7 +32,6 @@ class QueryResult:
 
 Quad = tuple[Identifier, Identifier, Identifier, URIRef]
 _VARNAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_BAD_IRI = re.compile(r"[<>\"{}|\\^`\s]")
 
 
 def with_values(sparql: str, bindings: Mapping[str, Identifier]) -> str:
@@ -45,7 +44,7 @@ def with_values(sparql: str, bindings: Mapping[str, Identifier]) -> str:
     for name, value in bindings.items():
         if not _VARNAME.match(name):
             raise InputError(f"not a SPARQL variable name: {name!r}")
-        if isinstance(value, URIRef) and _BAD_IRI.search(str(value)):
+        if isinstance(value, URIRef) and not is_absolute_iri(str(value)):
             raise InputError(f"not a valid IRI: {str(value)!r}", hint='IRIs cannot contain spaces or <>"{}|\\^`')
     names = " ".join(f"?{k}" for k in bindings)
     terms = " ".join(v.n3() for v in bindings.values())

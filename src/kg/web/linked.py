@@ -12,6 +12,7 @@ from rdflib.namespace import OWL, RDF, RDFS, SKOS
 from kg.errors import InputError, NotFound
 from kg.namespaces import IFC, IFD
 from kg.results import GRAPH_FORMATS, short
+from kg.sparqltext import is_absolute_iri
 from kg.web import conneg
 from kg.web.services import Services
 
@@ -138,7 +139,7 @@ def describe(iri: URIRef) -> Response:
 @bp.get("/resource")
 def resource() -> Response:
     iri = request.args.get("iri", "").strip()
-    if not iri or ":" not in iri or any(c in iri for c in ' <>"{}|\\^`'):
+    if not is_absolute_iri(iri):
         raise InputError("give an absolute IRI as ?iri=", source="iri parameter")
     return describe(URIRef(iri))
 

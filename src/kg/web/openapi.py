@@ -192,8 +192,10 @@ def spec() -> dict[str, Any]:
                         "403": _error("no or wrong update token"),
                         "413": _error("body too large"),
                         "415": _error("unsupported media type"),
-                        "422": {"description": "violations: nothing was added",
-                                "content": _content(["application/json"])},
+                        "422": {
+                            "description": "violations: nothing was added",
+                            "content": _content(["application/json"]),
+                        },
                     },
                 }
             },

@@ -77,8 +77,7 @@ class Services:
         """Validate and add case data (all or nothing); the query workers reopen the rebuilt store."""
         from kg.ingest import ingest
 
-        result = ingest(self.settings, data, source_name=source_name, agent=agent)
-        return result
+        return ingest(self.settings, data, source_name=source_name, agent=agent)
 
     def ontology_graph(self) -> rdflib.Graph:
         """The ontology's named graph, fetched once from the store."""

@@ -10,6 +10,7 @@ from flask import Blueprint, Response, current_app, request
 from rdflib import URIRef
 
 from kg.errors import Forbidden, InputError, QuerySyntaxError
+from kg.sparqltext import is_absolute_iri, mask
 from kg.web import conneg
 from kg.web.services import Services
 
@@ -19,19 +20,6 @@ _UPDATE = re.compile(
     r"^\s*(?:(?:PREFIX\s+\S*\s*<[^>]*>|BASE\s*<[^>]*>)\s*)*"
     r"(INSERT|DELETE|LOAD|CLEAR|CREATE|DROP|COPY|MOVE|ADD|WITH)\b",
     re.IGNORECASE,
-)
-_ABSOLUTE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
-# SPARQL tokens: strings, IRIs, comments, variables and prefixed names (whatever is left is a keyword or
-# punctuation); `_with_base` looks for relative IRIs among them.
-_TOKENS = re.compile(
-    r'"""(?:[^"\\]|\\.|"(?!""))*"""'
-    r"|'''(?:[^'\\]|\\.|'(?!''))*'''"
-    r'|"(?:[^"\\\n\r]|\\.)*"'
-    r"|'(?:[^'\\\n\r]|\\.)*'"
-    r'|<[^<>"{}|^`\\\x00-\x20]*>'
-    r"|#[^\n\r]*"
-    r"|[?$]\w+"
-    r"|[\w:.-]+"
 )
 
 
@@ -44,7 +32,7 @@ def _iris(values: list[str], name: str) -> list[URIRef] | None:
         return None
     out = []
     for v in values:
-        if not re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:[^\s<>\"{}|\\^`]*$", v):
+        if not is_absolute_iri(v):
             raise InputError(f"{name} {v!r} is not an absolute IRI", source=name)
         out.append(URIRef(v))
     return out
@@ -61,10 +49,10 @@ def _form_fields() -> dict[str, list[str]]:
 def _with_base(text: str) -> str:
     """The query with this endpoint's IRI as its base when it holds relative IRIs (RFC 3986: the base of a
     request is its own URI); the engines differ without one (one refuses to parse, one leaves them relative)."""
-    if not any(t.startswith("<") and not _ABSOLUTE.match(t[1:]) for t in _TOKENS.findall(text)):
+    if all(is_absolute_iri(iri) for iri in mask(text)[1]):
         return text
     base = request.base_url
-    if not _ABSOLUTE.match(base) or any(c in base for c in '<>"{}|^`\\ '):
+    if not is_absolute_iri(base):
         base = services().settings.public_base.rstrip("/") + "/sparql"
     return f"BASE <{base}> {text}"
 
