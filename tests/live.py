@@ -47,7 +47,14 @@ def running_server(tmp: Path, *args: str, env: dict[str, str] | None = None) -> 
     """`python -m kg serve ARGS` on a free loopback port, store under `tmp`; yields its base URL."""
     port = free_port()
     environ = {k: v for k, v in os.environ.items() if not k.startswith("KG_")}
-    environ.update({"KG_ROOT": str(ROOT), "KG_STORE_DIR": str(tmp / "store"), "KG_INGEST_DIR": str(tmp / "ingest")})
+    environ.update(
+        {
+            "KG_ROOT": str(ROOT),
+            "KG_STORE_DIR": str(tmp / "store"),
+            "KG_INGEST_DIR": str(tmp / "ingest"),
+            "KG_UPDATES_DIR": str(tmp / "updates"),
+        }
+    )
     environ.update(env or {})
     log_path = tmp / f"server-{port}.log"
     with log_path.open("wb") as log:

@@ -27,7 +27,8 @@ COUNT_INGESTS = """SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o }
 
 def kg(tmp: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("KG_")}
-    env.update({"KG_ROOT": str(ROOT), "KG_STORE_DIR": str(tmp / "store"), "KG_INGEST_DIR": str(tmp / "ingest")})
+    env.update({"KG_ROOT": str(ROOT), "KG_STORE_DIR": str(tmp / "store"), "KG_INGEST_DIR": str(tmp / "ingest"),
+                "KG_UPDATES_DIR": str(tmp / "updates")})
     return subprocess.run(
         [sys.executable, "-m", "kg", *args], capture_output=True, text=True, env=env, cwd=ROOT, timeout=timeout
     )

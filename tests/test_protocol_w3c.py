@@ -3,8 +3,11 @@
 One case per mf:ProtocolTest, on each store backend. Each test's ut:graphData files are served as the named
 graphs their labels name (through Settings.extra_files). The requests are replayed as written: method, the
 path with `/sparql/` kept, headers, and a body encoded in its cnt:characterEncoding (the two non-UTF-8
-tests send UTF-16 with a byte-order mark, which the endpoint must refuse). A read-only endpoint refuses
-updates, so the positive update tests do not apply: they are checked to get 403 and then skipped.
+tests send UTF-16 with a byte-order mark, which the endpoint must refuse).
+
+Every test runs on a server without an update token (read-only: the positive update tests must get 403 and
+change nothing) and every update test runs again on a server started with a token, each request carrying
+`Authorization: Bearer` it, where the positive update tests must pass as written.
 """
 
 from __future__ import annotations
@@ -139,11 +142,35 @@ def client(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     app.extensions["kg"].close()
 
 
-def send(client: FlaskClient, req: HttpRequest) -> TestResponse:
-    """Replay one request as the manifest writes it."""
+TOKEN = "w3c-update-token"
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def update_client(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FlaskClient]:
+    """The app on one backend with an update token and a journal of its own."""
+    tmp = tmp_path_factory.mktemp(f"w3c-update-{request.param}")
+    graphs = sorted({spec for t in TESTS for spec in t.graph_data})
+    settings = make_settings(store=request.param, threads=1, store_dir=tmp / "store", updates_dir=tmp / "updates",
+                             ingest_dir=tmp / "ingest", update_token=TOKEN,
+                             extra_files=tuple(f"{label}={file}" for label, file in graphs))
+    app: Flask = create_app(settings)
+    yield app.test_client()
+    app.extensions["kg"].close()
+
+
+def send(client: FlaskClient, req: HttpRequest, token: str | None = None) -> TestResponse:
+    """Replay one request as the manifest writes it (with the bearer token, when given)."""
     headers = {k: v for k, v in req.headers.items() if k != "content-type"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
     return client.open(req.path, method=req.method, data=req.body, headers=headers,
                        content_type=req.headers.get("content-type"))
+
+
+def quad_count(client: FlaskClient) -> int:
+    resp = client.get("/sparql", query_string={"query": "SELECT (COUNT(*) AS ?n) { GRAPH ?g { ?s ?p ?o } }"},
+                      headers={"Accept": "application/sparql-results+json"})
+    return int(json.loads(resp.get_data())["results"]["bindings"][0]["n"]["value"])
 
 
 def parse_boolean(resp: TestResponse) -> bool:
@@ -205,9 +232,21 @@ def test_manifest_is_present() -> None:
 def test_protocol(case: ProtocolTest, client: FlaskClient) -> None:
     first = case.requests[0]
     if first.is_update and 2 in first.statuses:
+        before = quad_count(client)
         resp = send(client, first)
         assert resp.status_code == 403, resp.get_data(as_text=True)
         assert "read-only" in resp.get_data(as_text=True)
-        pytest.skip("positive SPARQL Update test: does not apply to a read-only endpoint (refused with 403)")
+        after = quad_count(client)
+        assert before == after, "a refused update changed the data"
+        return
     for req in case.requests:
         check_response(send(client, req), req)
+
+
+UPDATE_TESTS = [t for t in TESTS if t.requests[0].is_update]
+
+
+@pytest.mark.parametrize("case", UPDATE_TESTS, ids=[t.id for t in UPDATE_TESTS])
+def test_update_protocol_with_token(case: ProtocolTest, update_client: FlaskClient) -> None:
+    for req in case.requests:
+        check_response(send(update_client, req, TOKEN), req)

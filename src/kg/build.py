@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
+import os
 import shutil
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -15,22 +17,25 @@ import rdflib
 from rdflib import Literal, URIRef
 from rdflib.namespace import DCTERMS, PROV, RDF, RDFS, XSD
 
-from kg import __version__, rdfio
-from kg.errors import InputError, StoreError
-from kg.namespaces import IFD, META_GRAPH
+from kg import __version__, rdfio, updates
+from kg.errors import InputError, KgError, StoreError
+from kg.namespaces import GRAPH, IFD, META_GRAPH
 from kg.settings import Settings
 from kg.sources import Source, all_sources, fingerprint
 from kg.store.base import Store
 from kg.store.memory import MemoryStore
-from kg.store.oxigraph import OxigraphStore
+from kg.store.oxigraph import OxigraphStore, to_rdflib
 from kg.store.remote import RemoteStore
+from kg.updates import Entry, journal
 
 MANIFEST = "manifest.json"
 PAPER = IFD["unctad-ite-eds-2"]
+INGEST_PREFIX = str(GRAPH["ingest/"])
 
 
-def provenance_graph(sources: list[Source], root: Path) -> rdflib.Graph:
-    """PROV-O statements about each named graph: which file it was read from, its checksum, its origin."""
+def provenance_graph(sources: list[Source], root: Path, entries: Sequence[Entry] = ()) -> rdflib.Graph:
+    """PROV-O statements about each named graph (which file it was read from, its checksum, its origin) and
+    about each accepted SPARQL Update."""
     g = rdflib.Graph()
     for s in sources:
         g.add((s.graph, RDF.type, PROV.Entity))
@@ -38,6 +43,14 @@ def provenance_graph(sources: list[Source], root: Path) -> rdflib.Graph:
         g.add((s.graph, DCTERMS.identifier, Literal("sha256:" + s.sha256())))
         g.add((s.graph, PROV.hadPrimarySource, PAPER))
         g.add((s.graph, DCTERMS.hasVersion, Literal(__version__)))
+    for e in entries:
+        activity = URIRef(e.graph)
+        g.add((activity, RDF.type, PROV.Activity))
+        g.add((activity, RDFS.label, Literal(f"SPARQL Update {e.seq}")))
+        g.add((activity, DCTERMS.description, Literal(e.text)))
+        g.add((activity, DCTERMS.identifier, Literal("sha256:" + e.sha256)))
+        g.add((activity, DCTERMS.creator, Literal(e.agent)))
+        g.add((activity, PROV.endedAtTime, Literal(e.time, datatype=XSD.dateTime)))
     g.add((META_GRAPH, RDF.type, PROV.Entity))
     g.add((META_GRAPH, RDFS.label, Literal("provenance of the named graphs")))
     g.add((META_GRAPH, DCTERMS.created, Literal(time.strftime("%Y-%m-%d"), datatype=XSD.date)))
@@ -49,14 +62,48 @@ def ensure_built(settings: Settings, *, read_only: bool = True, extra: list[Sour
     if settings.store == "sparql":
         return remote_store(settings)
     sources = all_sources(settings) + list(extra or [])
+    entries = journal(settings)
     if settings.store == "memory":
         store = MemoryStore()
-        graphs: dict[URIRef, rdflib.Graph] = {s.graph: s.parse() for s in sources}
-        graphs[META_GRAPH] = provenance_graph(sources, settings.root)
+        graphs: dict[URIRef, rdflib.Graph]
+        if entries:
+            graphs = _graphs(_filled(sources, settings.root, entries))
+        else:
+            graphs = {s.graph: s.parse() for s in sources}
+            graphs[META_GRAPH] = provenance_graph(sources, settings.root)
         store.replace(graphs)
         return store
-    build_oxigraph(settings.store_path, sources, settings.root)
+    build_oxigraph(settings.store_path, sources, settings.root, entries=entries)
     return OxigraphStore(settings.store_path / "db", read_only=read_only)
+
+
+def rebuild(
+    settings: Settings,
+    *,
+    entries: Sequence[Entry] | None = None,
+    on_built: Callable[[], None] | None = None,
+    force: bool = False,
+) -> int:
+    """Build the local store from the sources and the update journal (or `entries`); returns its quads.
+
+    `on_built` runs once the new content is complete and before it replaces the old: the commit point of
+    a change. The memory backend has nothing on disk to swap, so its build only checks the change applies.
+    """
+    sources = all_sources(settings)
+    entries = journal(settings) if entries is None else entries
+    if settings.store == "memory":
+        count = len(_filled(sources, settings.root, entries))
+        if on_built is not None:
+            on_built()
+        return count
+    build_oxigraph(settings.store_path, sources, settings.root, entries=entries, force=force, on_built=on_built)
+    return int(json.loads((settings.store_path / MANIFEST).read_text())["quads"])
+
+
+def writer_lock(settings: Settings) -> AbstractContextManager[None]:
+    """The lock every change (ingest, update) holds: one writer at a time, across processes."""
+    settings.ingest_path.mkdir(parents=True, exist_ok=True)
+    return file_lock(settings.ingest_path / ".lock")
 
 
 def remote_store(settings: Settings) -> RemoteStore:
@@ -83,46 +130,61 @@ def push(settings: Settings, progress: object = None) -> dict[str, int]:
     return counts
 
 
-def is_current(path: Path, sources: list[Source]) -> bool:
-    """Whether the store at `path` was built from exactly these sources."""
+def content_fingerprint(sources: list[Source], entries: Sequence[Entry] = ()) -> str:
+    """One hash over the sources and the update journal: equal means the store would not change."""
+    if not entries:
+        return fingerprint(sources)
+    h = hashlib.sha256(fingerprint(sources).encode())
+    for e in entries:
+        h.update(b"\0" + e.sha256.encode())
+    return h.hexdigest()
+
+
+def is_current(path: Path, sources: list[Source], entries: Sequence[Entry] = ()) -> bool:
+    """Whether the store at `path` was built from exactly these sources and updates."""
     try:
         manifest = json.loads((path / MANIFEST).read_text())
     except (OSError, ValueError):
         return False
-    return manifest.get("fingerprint") == fingerprint(sources) and (path / "db").is_dir()
+    return manifest.get("fingerprint") == content_fingerprint(sources, entries) and (path / "db").is_dir()
 
 
-def build_oxigraph(path: Path, sources: list[Source], root: Path, *, force: bool = False) -> bool:
+def build_oxigraph(
+    path: Path,
+    sources: list[Source],
+    root: Path,
+    *,
+    entries: Sequence[Entry] = (),
+    force: bool = False,
+    on_built: Callable[[], None] | None = None,
+) -> bool:
     """Build an on-disk store at `path` unless it is current; returns True when it built.
 
     The new store is written beside the old one and swapped in by renames, so a failed or killed
-    build leaves the previous store as it was.
+    build leaves the previous store as it was. `on_built` runs between the two.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     with file_lock(path.parent / f".{path.name}.lock"):
-        if not force and is_current(path, sources):
+        if not force and on_built is None and is_current(path, sources, entries):
             return False
         tmp = path.parent / f".{path.name}.building"
         shutil.rmtree(tmp, ignore_errors=True)
         (tmp / "db").mkdir(parents=True)
-        store = ox.Store(str(tmp / "db"))
         started = time.monotonic()
-        for s in sources:
-            _bulk_load(store, s)
-        meta = provenance_graph(sources, root)
-        store.bulk_load(
-            meta.serialize(format="nt").encode(), ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(str(META_GRAPH))
-        )
+        store = _filled(sources, root, entries, ox.Store(str(tmp / "db")))
         store.flush()
         count = len(store)
         del store
         manifest = {
-            "fingerprint": fingerprint(sources),
+            "fingerprint": content_fingerprint(sources, entries),
             "quads": count,
             "seconds": round(time.monotonic() - started, 3),
             "sources": [{"file": _relative(s.path, root), "graph": str(s.graph)} for s in sources],
+            "updates": [e.seq for e in entries],
         }
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2))
+        if on_built is not None:
+            on_built()
         old = path.parent / f".{path.name}.old"
         shutil.rmtree(old, ignore_errors=True)
         if path.exists():
@@ -130,6 +192,51 @@ def build_oxigraph(path: Path, sources: list[Source], root: Path, *, force: bool
         tmp.rename(path)
         shutil.rmtree(old, ignore_errors=True)
         return True
+
+
+def _filled(sources: list[Source], root: Path, entries: Sequence[Entry], store: ox.Store | None = None) -> ox.Store:
+    """A store (in memory unless given) holding the sources, with the journal replayed where each update
+    was accepted (after the ingests that existed then), and the provenance graph."""
+    store = ox.Store() if store is None else store
+    ingests = {s.graph: s for s in sources if str(s.graph).startswith(INGEST_PREFIX)}
+    for s in sources:
+        if s.graph not in ingests:
+            _bulk_load(store, s)
+    for e in entries:
+        for name in e.after_ingests:
+            pending = ingests.pop(URIRef(name), None)
+            if pending is not None:
+                _bulk_load(store, pending)
+        try:
+            updates.apply(store, e)
+        except KgError as exc:
+            if e.pending:
+                raise
+            raise StoreError(
+                f"the journal's update {e.path} no longer applies to the sources: {exc.message}",
+                hint="the data files changed under it; edit or remove that journal file, then build again",
+            ) from exc
+    for s in ingests.values():
+        _bulk_load(store, s)
+    meta_name = ox.NamedNode(str(META_GRAPH))
+    if store.contains_named_graph(meta_name):  # an update wrote there: the server keeps this graph itself
+        store.remove_graph(meta_name)
+    meta = provenance_graph(sources, root, entries)
+    store.bulk_load(
+        meta.serialize(format="nt").encode(), ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(str(META_GRAPH))
+    )
+    return store
+
+
+def _graphs(store: ox.Store) -> dict[URIRef, rdflib.Graph]:
+    graphs: dict[URIRef, rdflib.Graph] = {}
+    for q in store.quads_for_pattern(None, None, None, None):
+        if isinstance(q.graph_name, ox.NamedNode):
+            name = URIRef(q.graph_name.value)
+            graphs.setdefault(name, rdflib.Graph()).add(
+                (to_rdflib(q.subject), to_rdflib(q.predicate), to_rdflib(q.object))
+            )
+    return graphs
 
 
 def _bulk_load(store: ox.Store, source: Source) -> None:
@@ -153,6 +260,15 @@ def _bulk_load(store: ox.Store, source: Source) -> None:
         raise InputError(f"syntax error: {exc}", source=str(source.path)) from exc
     except OSError as exc:
         raise StoreError(f"cannot load {source.path}: {exc}") from exc
+
+
+def fsync_dir(folder: Path) -> None:
+    """Make a rename in `folder` durable."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 @contextmanager

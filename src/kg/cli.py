@@ -1,4 +1,4 @@
-"""The `kg` command line: build, validate, query, export, stats, fmt, reason."""
+"""The `kg` command line: build, validate, query, export, stats, fmt, reason, ingest, update, serve, push."""
 
 from __future__ import annotations
 
@@ -62,13 +62,61 @@ def main(ctx: click.Context, store: str | None, endpoint: str | None, store_dir:
 def build(settings: Settings, force: bool, files: tuple[Path, ...]) -> None:
     """Build the store from the ontology, data/ and any extra FILES (skipped when nothing changed)."""
     from kg.build import build_oxigraph
+    from kg.updates import journal
 
     sources = all_sources(settings) + extra_sources(list(files))
     if settings.store == "memory":
         click.echo("the memory store is built on every command; nothing to do")
         return
-    built = build_oxigraph(settings.store_path, sources, settings.root, force=force)
+    built = build_oxigraph(settings.store_path, sources, settings.root, entries=journal(settings), force=force)
     click.echo(("built" if built else "up to date") + f": {settings.store_path}")
+
+
+@main.command()
+@click.argument("file", required=False, type=click.Path(path_type=Path, allow_dash=True))
+@click.option("-e", "--expression", default=None, help="The update text itself, instead of FILE.")
+@click.option("--using-graph-uri", "using", multiple=True, help="A graph for the WHERE clauses' default graph.")
+@click.option("--using-named-graph-uri", "using_named", multiple=True, help="A named graph for the WHERE clauses.")
+@click.option("--agent", default=None, help="Who makes the change (recorded with PROV; default: the user).")
+@click.option("--list", "list_", is_flag=True, help="List the accepted updates (the journal) and change nothing.")
+@click.pass_obj
+def update(
+    settings: Settings,
+    file: Path | None,
+    expression: str | None,
+    using: tuple[str, ...],
+    using_named: tuple[str, ...],
+    agent: str | None,
+    list_: bool,
+) -> None:
+    """Apply a SPARQL 1.1 Update from FILE (- for standard input) all or nothing, and keep it in the journal
+    that every build replays. WHERE clauses see the union of the named graphs; triples go into named graphs.
+
+    Exit 0: applied; 2: it does not parse, fails, or writes the default graph; 4: LOAD (refused).
+    """
+    from kg.ingest import whoami
+    from kg.updates import commit, journal
+
+    if list_:
+        for e in journal(settings):
+            first = " ".join(e.text.split())[:80]
+            click.echo(f"{e.seq:>6}  {e.time}  {e.agent}  {first}")
+        return
+    if (file is None) == (expression is None):
+        raise InputError("give the update as FILE (or - for standard input) or with -e TEXT, not both")
+    text = expression or ""
+    if file is not None and str(file) == "-":
+        text = sys.stdin.read()
+    elif file is not None:
+        try:
+            text = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(f"cannot read the update: {exc}", source=str(file)) from exc
+    result = commit(settings, text, using=using, using_named=using_named, agent=agent or whoami())
+    if result.seq is None:
+        click.echo(f"applied by the remote store in {result.seconds:g} s")
+    else:
+        click.echo(f"applied: update {result.seq} <{result.graph}>, the store now holds {result.quads} quads")
 
 
 @main.command()

@@ -47,6 +47,32 @@ class ValidateRequest:
     data: bytes  # N-Triples of the new data
 
 
+@dataclass(frozen=True)
+class UpdateRequest:
+    text: str
+    using: tuple[str, ...]
+    using_named: tuple[str, ...]
+    base: str | None
+    agent: str
+    request_id: str
+
+
+def _update(settings: Settings, req: UpdateRequest) -> tuple:  # type: ignore[type-arg]
+    """Apply an update in the worker, so the time limit can stop a runaway WHERE clause."""
+    from kg.updates import commit
+
+    result = commit(
+        settings,
+        req.text,
+        using=req.using,
+        using_named=req.using_named,
+        base=req.base,
+        agent=req.agent,
+        request_id=req.request_id,
+    )
+    return ("ok", result)
+
+
 def _validate(context: list, settings: Settings, req: ValidateRequest) -> tuple:  # type: ignore[type-arg]
     """Validate new data in the worker (so the time limit can stop it); the context is loaded once."""
     import rdflib
@@ -78,16 +104,21 @@ def _serve(settings: Settings, conn: Connection) -> None:
     validation_context: list = []  # type: ignore[type-arg]
     while True:
         try:
-            req: Request | ValidateRequest = conn.recv()
+            req: Request | ValidateRequest | UpdateRequest = conn.recv()
         except (EOFError, OSError):
             return
-        if isinstance(req, ValidateRequest):
+        if isinstance(req, ValidateRequest | UpdateRequest):
             try:
-                conn.send(_validate(validation_context, settings, req))
+                conn.send(
+                    _validate(validation_context, settings, req)
+                    if isinstance(req, ValidateRequest)
+                    else _update(settings, req)
+                )
             except errors.KgError as exc:
                 conn.send(("error", type(exc).__name__, exc.message))
-            except Exception as exc:  # pySHACL failures are answered, not fatal
-                conn.send(("error", "StoreError", f"the validation failed: {type(exc).__name__}: {exc}"))
+            except Exception as exc:  # pySHACL or engine failures are answered, not fatal
+                what = "validation" if isinstance(req, ValidateRequest) else "update"
+                conn.send(("error", "StoreError", f"the {what} failed: {type(exc).__name__}: {exc}"))
             continue
         try:
             result = store.query(
@@ -130,8 +161,9 @@ def _shrink(result: object) -> bool:
     return False
 
 
-def generation(settings: Settings) -> tuple[int, int]:
-    """Changes whenever the store is rebuilt or an ingest lands: workers opened before must reopen."""
+def generation(settings: Settings) -> tuple[int, int, int]:
+    """Changes whenever the store is rebuilt, an ingest lands or an update is committed: workers opened
+    before must reopen."""
 
     def mtime(path: Path) -> int:
         try:
@@ -139,7 +171,7 @@ def generation(settings: Settings) -> tuple[int, int]:
         except OSError:
             return 0
 
-    return mtime(settings.store_path / "manifest.json"), mtime(settings.ingest_path)
+    return mtime(settings.store_path / "manifest.json"), mtime(settings.ingest_path), mtime(settings.updates_path)
 
 
 class _Worker:
@@ -210,7 +242,26 @@ class QueryExecutor:
             ValidateRequest(data), self.settings.query_timeout if timeout is None else timeout, "validation"
         )
 
-    def _call(self, request: Request | ValidateRequest, limit: float, what: str) -> Any:
+    def update(self, request: UpdateRequest, *, timeout: float | None = None) -> Any:
+        """Apply a SPARQL Update in a worker under the time limit (see `kg.updates.commit`).
+
+        When the limit stops it, the journal says whether it was committed before that: a committed update
+        is reported as applied (the next build includes it), anything else as stopped with nothing changed.
+        """
+        from kg.updates import UpdateResult, committed
+
+        try:
+            return self._call(request, self.settings.query_timeout if timeout is None else timeout, "update")
+        except errors.QueryTimeout:
+            entry = committed(self.settings, request.request_id)
+            if entry is None:
+                raise
+            from kg.build import rebuild
+
+            quads = rebuild(self.settings)  # it was stopped between its commit point and the swap
+            return UpdateResult(entry.seq, entry.graph, quads, 0.0)
+
+    def _call(self, request: Request | ValidateRequest | UpdateRequest, limit: float, what: str) -> Any:
         try:
             worker = self._idle.get(timeout=self.settings.queue_wait)
         except queue.Empty:
@@ -229,9 +280,12 @@ class QueryExecutor:
                 worker = _Worker(self.settings, self._ctx)
                 raise errors.QueryTimeout(
                     f"the {what} was stopped after {limit:g} s, the time limit of this endpoint",
-                    hint="make the query more selective (LIMIT, fewer joins) or ask the operator for a longer limit"
-                    if what == "query"
-                    else "send smaller case files, or ask the operator for a longer limit",
+                    hint={
+                        "query": "make the query more selective (LIMIT, fewer joins) "
+                        "or ask the operator for a longer limit",
+                        "update": "nothing was changed; make the WHERE clause more selective, or ask the operator "
+                        "for a longer limit",
+                    }.get(what, "send smaller case files, or ask the operator for a longer limit"),
                 )
             msg = worker.conn.recv()
         except (EOFError, OSError, BrokenPipeError) as exc:

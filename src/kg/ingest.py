@@ -22,10 +22,9 @@ from rdflib import Literal, URIRef
 from rdflib.namespace import DCTERMS, PROV, RDF, RDFS, XSD
 
 from kg import rdfio
-from kg.build import build_oxigraph, file_lock
+from kg.build import fsync_dir, rebuild, writer_lock
 from kg.namespaces import GRAPH
 from kg.settings import Settings
-from kg.sources import all_sources
 from kg.validation import Report, validate_new
 from kg.validation import context as validation_context
 
@@ -58,8 +57,7 @@ def ingest(
     digest = _digest(data)
     ingest_id = digest[:16]
     graph = GRAPH[f"ingest/{ingest_id}"]
-    settings.ingest_path.mkdir(parents=True, exist_ok=True)
-    with file_lock(settings.ingest_path / ".lock"):
+    with writer_lock(settings):
         report = validate_new(data, *validation_context(settings))
         if dry_run or not report.conforms:
             return IngestResult(graph, len(data), report, committed=False)
@@ -74,16 +72,16 @@ def ingest(
         record.add((graph, DCTERMS.identifier, Literal("sha256:" + digest)))
         now = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
         record.add((graph, PROV.generatedAtTime, Literal(now, datatype=XSD.dateTime)))
-        record.add((graph, PROV.wasAttributedTo, Literal(agent or _whoami())))
+        record.add((graph, PROV.wasAttributedTo, Literal(agent or whoami())))
         tmp = settings.ingest_path / f".{ingest_id}.nt.partial"
         with open(tmp, "wb") as fh:
             fh.write(record.serialize(format="nt", encoding="utf-8"))
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, target)  # the commit point
-        _fsync_dir(settings.ingest_path)
+        fsync_dir(settings.ingest_path)
     if settings.store == "oxigraph":
-        build_oxigraph(settings.store_path, all_sources(settings), settings.root)
+        rebuild(settings)
     return IngestResult(graph, len(data), report, committed=True, path=target)
 
 
@@ -98,16 +96,9 @@ def ingest_files(
     return ingest(settings, data, source_name=name, agent=agent, dry_run=dry_run)
 
 
-def _whoami() -> str:
+def whoami() -> str:
+    """The user running this process (recorded as who made a change)."""
     try:
         return getpass.getuser()
     except (KeyError, OSError):
         return "unknown"
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

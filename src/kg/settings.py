@@ -32,6 +32,7 @@ class Settings:
     store: str = "oxigraph"
     store_dir: Path | None = None
     ingest_dir: Path | None = None
+    updates_dir: Path | None = None
     host: str = "127.0.0.1"
     port: int = 8000
     query_timeout: float = 30.0
@@ -74,6 +75,11 @@ class Settings:
         return self.ingest_dir or (self.root / ".kg" / "ingest")
 
     @property
+    def updates_path(self) -> Path:
+        """The journal of accepted SPARQL Updates (one JSON file each); every build replays it."""
+        return self.updates_dir or (self.root / ".kg" / "updates")
+
+    @property
     def store_path(self) -> Path:
         return self.store_dir or (self.root / ".kg" / "store")
 
@@ -90,7 +96,7 @@ class Settings:
         for key in ("extra_files", "allowed_services"):
             if isinstance(values.get(key), str):
                 values[key] = tuple(x for x in str(values[key]).split(",") if x)
-        for key in ("root", "store_dir", "ingest_dir"):
+        for key in ("root", "store_dir", "ingest_dir", "updates_dir"):
             if isinstance(values.get(key), str):
                 values[key] = Path(values[key])  # type: ignore[arg-type]
         settings = cls(**values)  # type: ignore[arg-type]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 # strings (long and short, both quotes), IRIs and comments, in the order the SPARQL grammar reads them
 _TOKEN = re.compile(
@@ -63,3 +64,97 @@ def pattern_start(sparql: str) -> int | None:
 def is_absolute_iri(text: str) -> bool:
     """Whether `text` is an absolute IRI (a scheme, then no character IRIs forbid): safe to write as `<text>`."""
     return _ABSOLUTE_IRI.match(text) is not None
+
+
+_UPDATE_KEYWORD = re.compile(
+    r"(?<![\w:?$-])(PREFIX|BASE|WITH|INSERT|DELETE|DATA|USING|WHERE|LOAD|CLEAR|DROP|CREATE|ADD|MOVE|COPY)(?![\w:-])",
+    re.IGNORECASE,
+)
+_LOAD = re.compile(r"(?<![\w:?$-])LOAD(?![\w:-])", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One operation of an update request, found by its top-level keywords (positions index the text)."""
+
+    kind: str  # INSERT DATA, DELETE DATA, DELETE WHERE, MODIFY, LOAD, CLEAR, DROP, CREATE, ADD, MOVE or COPY
+    start: int  # where the operation's first keyword starts
+    has_with: bool = False
+    has_using: bool = False
+    where: int | None = None  # where the top-level WHERE keyword starts
+    group: tuple[int, int] | None = None  # the WHERE group, from its `{` to just after its `}`
+
+
+def mentions_load(sparql: str) -> bool:
+    """Whether the word LOAD appears outside strings, IRIs and comments (conservative: anywhere, any depth)."""
+    return _LOAD.search(blank(sparql)) is not None
+
+
+_WORD = re.compile(r"(?<![\w:?$-])([A-Za-z]+)(?![\w:-])")
+_UPDATE_FORMS = {"WITH", "INSERT", "DELETE", "LOAD", "CLEAR", "CREATE", "DROP", "COPY", "MOVE", "ADD"}
+
+
+def is_update(sparql: str) -> bool:
+    """Whether the text is a SPARQL Update request (its first keyword after the prologue is an update form)."""
+    for m in _WORD.finditer(blank(sparql)):
+        word = m.group(1).upper()
+        if word not in ("PREFIX", "BASE"):
+            return word in _UPDATE_FORMS
+    return False
+
+
+def update_operations(sparql: str) -> list[Operation]:
+    """The operations of a SPARQL 1.1 update request, read from its top-level keywords (not a parser:
+    a request this misreads is refused by the engine's parser)."""
+    text = blank(sparql)
+    flat = []  # the text with everything inside braces blanked; the outermost braces kept
+    depth = 0
+    for ch in text:
+        if ch == "{":
+            depth += 1
+            flat.append("{" if depth == 1 else " ")
+        elif ch == "}":
+            depth -= 1
+            flat.append("}" if depth == 0 else " ")
+        else:
+            flat.append(ch if depth == 0 else " ")
+    top = "".join(flat)
+    ops: list[Operation] = []
+    start = 0
+    for end in [i for i, ch in enumerate(top) if ch == ";"] + [len(top)]:
+        words = [
+            (m.group(1).upper(), m.start())
+            for m in _UPDATE_KEYWORD.finditer(top, start, end)
+            if m.group(1).upper() not in ("PREFIX", "BASE")
+        ]
+        start = end + 1
+        if not words:
+            continue
+        names = [w for w, _ in words]
+        first, at = words[0]
+        second = names[1] if len(names) > 1 else ""
+        if first in ("INSERT", "DELETE") and second == "DATA":
+            ops.append(Operation(f"{first} DATA", at))
+        elif first == "DELETE" and second == "WHERE" and not top[at + len("DELETE") : words[1][1]].strip():
+            ops.append(Operation("DELETE WHERE", at, where=words[1][1], group=_group(top, words[1][1])))
+        elif first in ("WITH", "INSERT", "DELETE"):
+            where = next((pos for w, pos in reversed(words) if w == "WHERE"), None)
+            ops.append(
+                Operation(
+                    "MODIFY",
+                    at,
+                    has_with=first == "WITH",
+                    has_using="USING" in names,
+                    where=where,
+                    group=None if where is None else _group(top, where),
+                )
+            )
+        else:
+            ops.append(Operation(first, at))
+    return ops
+
+
+def _group(top: str, after: int) -> tuple[int, int] | None:
+    opening = top.find("{", after)
+    closing = top.find("}", opening + 1) if opening >= 0 else -1
+    return (opening, closing + 1) if opening >= 0 and closing >= 0 else None

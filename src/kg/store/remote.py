@@ -63,11 +63,13 @@ class RemoteStore(Store):
         except (urllib.error.URLError, TimeoutError, OSError) as exc:
             raise StoreError(f"cannot reach the SPARQL endpoint {url}: {exc}") from exc
 
-    def update(self, sparql_update: str) -> None:
-        """Run a SPARQL 1.1 Update on the remote store."""
+    def update(self, sparql_update: str, *, using: Sequence[str] = (), using_named: Sequence[str] = ()) -> None:
+        """Run a SPARQL 1.1 Update on the remote store (with the protocol's using-graph-uri parameters)."""
+        fields = [("update", sparql_update)]
+        fields += [("using-graph-uri", g) for g in using] + [("using-named-graph-uri", g) for g in using_named]
         self._post(
             self.update_endpoint,
-            urllib.parse.urlencode({"update": sparql_update}).encode(),
+            urllib.parse.urlencode(fields).encode(),
             "application/x-www-form-urlencoded",
             "*/*",
         )

@@ -15,6 +15,7 @@ from kg.guard import check_query
 from kg.ingest import IngestResult
 from kg.queries import QueryCatalog
 from kg.settings import Settings
+from kg.updates import UpdateResult
 from kg.validation import Report
 
 
@@ -78,6 +79,27 @@ class Services:
         from kg.ingest import ingest
 
         return ingest(self.settings, data, source_name=source_name, agent=agent)
+
+    def update(
+        self,
+        text: str,
+        *,
+        using: Sequence[str] = (),
+        using_named: Sequence[str] = (),
+        base: str | None = None,
+        agent: str = "unknown",
+    ) -> UpdateResult:
+        """Apply a SPARQL Update all or nothing, in a worker under the time limit; the workers then reopen."""
+        import uuid
+
+        from kg.executor import UpdateRequest
+
+        result = self.executor.update(
+            UpdateRequest(text, tuple(using), tuple(using_named), base, agent, uuid.uuid4().hex)
+        )
+        with self._lock:
+            self._ontology = None
+        return result
 
     def ontology_graph(self) -> rdflib.Graph:
         """The ontology's named graph, fetched once from the store."""

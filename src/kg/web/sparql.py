@@ -1,26 +1,22 @@
-"""`/sparql`: the SPARQL 1.1 Protocol, read-only (queries by GET, form POST and direct POST)."""
+"""`/sparql`: the SPARQL 1.1 Protocol: queries by GET, form POST and direct POST; updates by form or direct POST,
+only with the server's update token."""
 
 from __future__ import annotations
 
 import functools
-import re
+import json
 from urllib.parse import parse_qs
 
 from flask import Blueprint, Response, current_app, request
 from rdflib import URIRef
 
-from kg.errors import Forbidden, InputError, QuerySyntaxError
-from kg.sparqltext import is_absolute_iri, mask
+from kg.errors import InputError, QuerySyntaxError
+from kg.sparqltext import is_absolute_iri, is_update, mask
 from kg.web import conneg
+from kg.web.auth import require_update_token
 from kg.web.services import Services
 
 bp = Blueprint("sparql", __name__)
-
-_UPDATE = re.compile(
-    r"^\s*(?:(?:PREFIX\s+\S*\s*<[^>]*>|BASE\s*<[^>]*>)\s*)*"
-    r"(INSERT|DELETE|LOAD|CLEAR|CREATE|DROP|COPY|MOVE|ADD|WITH)\b",
-    re.IGNORECASE,
-)
 
 
 def services() -> Services:
@@ -46,21 +42,51 @@ def _form_fields() -> dict[str, list[str]]:
     return parse_qs(text, keep_blank_values=True)
 
 
-def _with_base(text: str) -> str:
-    """The query with this endpoint's IRI as its base when it holds relative IRIs (RFC 3986: the base of a
-    request is its own URI); the engines differ without one (one refuses to parse, one leaves them relative)."""
-    if all(is_absolute_iri(iri) for iri in mask(text)[1]):
-        return text
+def _base() -> str:
+    """This endpoint's IRI: the base of relative IRIs in a request (RFC 3986: a request's base is its URI)."""
     base = request.base_url
     if not is_absolute_iri(base):
         base = services().settings.public_base.rstrip("/") + "/sparql"
-    return f"BASE <{base}> {text}"
+    return base
 
 
-def _refuse_update() -> None:
-    raise Forbidden(
-        "this endpoint is read-only: SPARQL Update is refused",
-        hint="send queries (SELECT, ASK, CONSTRUCT, DESCRIBE) only",
+def _with_base(text: str) -> str:
+    """The query with this endpoint's IRI as its base when it holds relative IRIs; the engines differ
+    without one (one refuses to parse, one leaves them relative)."""
+    if all(is_absolute_iri(iri) for iri in mask(text)[1]):
+        return text
+    return f"BASE <{_base()}> {text}"
+
+
+def _update(texts: list[str], fields: dict[str, list[str]]) -> Response:
+    """Apply one SPARQL Update (the token was checked) and say what it did."""
+    if len(texts) != 1:
+        raise InputError("exactly one 'update' parameter is required", source="update parameter")
+    if fields.get("query"):
+        raise InputError("a request holds either 'query' or 'update', not both", source="request")
+    for key in ("default-graph-uri", "named-graph-uri"):
+        if fields.get(key):
+            raise InputError(
+                f"{key} applies to queries; an update names its dataset with using-graph-uri / using-named-graph-uri",
+                source=key,
+            )
+    result = services().update(
+        texts[0],
+        using=[str(g) for g in _iris(fields.get("using-graph-uri", []), "using-graph-uri") or []],
+        using_named=[str(g) for g in _iris(fields.get("using-named-graph-uri", []), "using-named-graph-uri") or []],
+        base=_base(),
+        agent=request.remote_addr or "unknown",
+    )
+    body = {"applied": True, "update": result.graph, "quads": result.quads, "seconds": result.seconds}
+    return Response(json.dumps(body, indent=2) + "\n", status=200, mimetype="application/json")
+
+
+def _not_a_query() -> InputError:
+    return InputError(
+        "this is a SPARQL Update, sent as a query",
+        source="query parameter",
+        hint="send updates as the 'update' form parameter or with Content-Type application/sparql-update, "
+        "with the server's update token",
     )
 
 
@@ -72,7 +98,10 @@ def endpoint() -> Response:
     args = request.args.to_dict(flat=False)
     if request.method in ("GET", "HEAD"):
         if "update" in args:
-            _refuse_update()
+            require_update_token("SPARQL Update")
+            raise InputError(
+                "SPARQL Update is not accepted by GET", source="update parameter", hint="POST the update instead"
+            )
         queries = args.get("query", [])
         if not queries:
             from kg.web.meta import service_description
@@ -83,11 +112,12 @@ def endpoint() -> Response:
         mimetype = request.mimetype
         if mimetype == "application/x-www-form-urlencoded":
             fields = _form_fields()
-            if "update" in fields:
-                _refuse_update()
-            queries = fields.get("query", [])
-            for key in ("default-graph-uri", "named-graph-uri"):
+            for key in ("default-graph-uri", "named-graph-uri", "using-graph-uri", "using-named-graph-uri"):
                 fields[key] = fields.get(key, []) + args.get(key, [])
+            if "update" in fields:
+                require_update_token("SPARQL Update")
+                return _update(fields["update"], fields)
+            queries = fields.get("query", [])
         elif mimetype == "application/sparql-query":
             try:
                 queries = [request.get_data().decode("utf-8")]
@@ -95,7 +125,12 @@ def endpoint() -> Response:
                 raise InputError("the query is not valid UTF-8", source="request body") from None
             fields = args
         elif mimetype == "application/sparql-update":
-            _refuse_update()
+            require_update_token("SPARQL Update")
+            try:
+                text = request.get_data().decode("utf-8")
+            except UnicodeDecodeError:
+                raise InputError("the update is not valid UTF-8", source="request body") from None
+            return _update([text], args)
         elif not mimetype:
             raise InputError(
                 "a POST to /sparql needs a Content-Type",
@@ -113,8 +148,8 @@ def endpoint() -> Response:
         raise InputError(
             f"the query is longer than {services().settings.max_query_chars} characters", source="query parameter"
         )
-    if _UPDATE.match(text):
-        _refuse_update()
+    if is_update(text):
+        raise _not_a_query()
     tabular, graph = conneg.result_formats()
     run = functools.partial(
         services().query,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 import json
 from dataclasses import asdict
 
@@ -11,7 +10,8 @@ from flask import Blueprint, Response, current_app, request
 from werkzeug.exceptions import UnsupportedMediaType
 
 from kg import rdfio
-from kg.errors import Forbidden, InputError
+from kg.errors import InputError
+from kg.web.auth import require_update_token
 from kg.web.services import Services
 
 bp = Blueprint("validate", __name__)
@@ -46,13 +46,7 @@ def _uploaded() -> rdflib.Graph:
 @bp.post("/cases")
 def add_case() -> Response:
     """Ingest case data (behind the update token): validated, then added all or nothing with provenance."""
-    token = services().settings.update_token
-    given = request.headers.get("Authorization", "")
-    if not token or not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
-        raise Forbidden(
-            "adding cases needs the server's update token" if token else "this server accepts no new cases",
-            hint="send Authorization: Bearer <token>" if token else "start the server with KG_UPDATE_TOKEN set",
-        )
+    require_update_token("adding cases")
     data = _uploaded()
     result = services().ingest(
         data, source_name=request.headers.get("X-Source-Name", "POST /cases"), agent=request.remote_addr or "unknown"

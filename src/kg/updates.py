@@ -1,0 +1,253 @@
+"""SPARQL 1.1 Update behind the update token: checked, tried on a copy of the store, then committed to a journal.
+
+The store is always rebuilt from files (ontology, data, extra files, ingests), so an accepted update is kept
+as one journal file `<updates dir>/<seq>.json` that every build replays, in order, after the sources it
+came after. An update runs on a new store built beside the live one; only when it applied cleanly is its
+journal file renamed into place (the commit point) and the new store swapped in. A failed or stopped
+update leaves the journal and the live store as they were.
+
+Semantics are the store's: the default graph is the union of the named graphs (read-only), so a WHERE
+clause without USING or WITH sees every graph, and triples can only be written into named graphs. The
+dataset of each such operation is made explicit (USING and USING NAMED for each graph) before it runs, so
+replaying the journal gives the same result whatever graphs are added later. LOAD is refused: this server
+never fetches data from elsewhere.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from kg.errors import Forbidden, InputError, KgError, QuerySyntaxError, StoreError
+from kg.guard import check_query
+from kg.namespaces import GRAPH
+from kg.settings import Settings
+from kg.sparqltext import is_absolute_iri, mentions_load, update_operations
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One accepted update, as the journal keeps it."""
+
+    seq: int
+    text: str  # as it was sent
+    evaluated: str  # with the dataset of every WHERE clause spelled out: what replays
+    base: str | None
+    after_ingests: tuple[str, ...]  # the ingest graphs that existed when it was accepted
+    time: str
+    agent: str
+    request_id: str
+    path: Path = field(compare=False)
+    pending: bool = field(default=False, compare=False)
+
+    @property
+    def graph(self) -> str:
+        """The IRI naming this update in the provenance graph."""
+        return str(GRAPH[f"update/{self.seq}"])
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.to_json().encode("utf-8")).hexdigest()
+
+    def to_json(self) -> str:
+        record = {k: v for k, v in asdict(self).items() if k not in ("path", "pending")}
+        record["after_ingests"] = list(self.after_ingests)
+        return json.dumps(record, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+
+
+@dataclass(frozen=True)
+class UpdateResult:
+    """What an accepted update did."""
+
+    seq: int | None  # None when a remote store applied it
+    graph: str | None
+    quads: int | None
+    seconds: float
+
+
+def journal(settings: Settings) -> list[Entry]:
+    """The accepted updates, oldest first."""
+    folder = settings.updates_path
+    if not folder.is_dir():
+        return []
+    return [_read(p) for p in sorted(folder.glob("*.json"))]
+
+
+def _read(path: Path) -> Entry:
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+        return Entry(
+            seq=int(record["seq"]),
+            text=str(record["text"]),
+            evaluated=str(record["evaluated"]),
+            base=record.get("base"),
+            after_ingests=tuple(record.get("after_ingests", ())),
+            time=str(record["time"]),
+            agent=str(record["agent"]),
+            request_id=str(record.get("request_id", "")),
+            path=path,
+        )
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise StoreError(
+            f"the update journal file {path} cannot be read: {exc}",
+            hint="restore it from a backup; removing it drops that update from the store",
+        ) from exc
+
+
+def check(text: str, settings: Settings) -> None:
+    """Refuse what an update may never do here, before anything runs: LOAD, SERVICE off the allow-list."""
+    if len(text) > settings.max_query_chars:
+        raise InputError(f"the update is longer than {settings.max_query_chars} characters", source="update")
+    if not text.strip():
+        raise InputError("the update is empty", source="update")
+    if mentions_load(text):
+        raise Forbidden(
+            "LOAD is refused: this server never fetches data from elsewhere",
+            hint="send the triples in INSERT DATA { GRAPH <...> { ... } }, or POST them to /cases",
+        )
+    check_query(text, settings.allowed_services)
+
+
+def explicit_dataset(
+    text: str, graphs: Sequence[str], using: Sequence[str] = (), using_named: Sequence[str] = ()
+) -> str:
+    """The update with USING / USING NAMED written into every operation that has a WHERE clause.
+
+    With protocol parameters (`using-graph-uri`, `using-named-graph-uri`) those graphs; otherwise every
+    graph of the store, both as the default graph (their union) and as named graphs. An operation with its
+    own USING or WITH keeps it, and conflicts with protocol parameters (SPARQL 1.1 Protocol, 2.2.3).
+    """
+    for iri in [*graphs, *using, *using_named]:
+        if not is_absolute_iri(iri):
+            raise InputError(f"not an absolute IRI: {iri!r}", source="using-graph-uri")
+    protocol = bool(using or using_named)
+    if protocol:
+        clause = " ".join([f"USING <{g}>" for g in using] + [f"USING NAMED <{g}>" for g in using_named])
+    else:
+        clause = " ".join([f"USING <{g}>" for g in graphs] + [f"USING NAMED <{g}>" for g in graphs])
+    edits: list[tuple[int, int, str]] = []
+    for op in update_operations(text):
+        if op.kind not in ("MODIFY", "DELETE WHERE"):
+            continue
+        if op.has_using or op.has_with:
+            if protocol:
+                raise InputError(
+                    "using-graph-uri / using-named-graph-uri cannot be combined with USING or WITH in the update",
+                    source="update",
+                    hint="name the graphs either in the request parameters or in the update, not both",
+                )
+            continue
+        if op.where is None or op.group is None:
+            continue  # malformed: the engine's parser reports it
+        if not clause:
+            continue
+        if op.kind == "DELETE WHERE":
+            pattern = text[op.group[0] : op.group[1]]
+            edits.append((op.start, op.group[1], f"DELETE {pattern}\n{clause}\nWHERE {pattern}"))
+        else:
+            edits.append((op.where, op.where, f"{clause}\n"))
+    for start, end, new in sorted(edits, reverse=True):
+        text = text[:start] + new + text[end:]
+    return text
+
+
+def parse_check(text: str, base: str | None) -> None:
+    """Raise QuerySyntaxError when the update does not parse (messages point into the text as sent)."""
+    try:
+        ox.Store().update(text, base_iri=base)  # an empty store: after `check`, nothing can reach out
+    except SyntaxError as exc:
+        raise QuerySyntaxError(f"the update does not parse: {exc}") from exc
+    except (OSError, RuntimeError, ValueError):
+        pass  # evaluation errors on an empty store say nothing about the real one
+
+
+def apply(store: ox.Store, entry: Entry) -> None:
+    """Run one journal entry on a store being built; the store's default graph must stay empty."""
+    try:
+        store.update(entry.evaluated, base_iri=entry.base)
+    except SyntaxError as exc:
+        raise QuerySyntaxError(f"the update does not parse: {exc}") from exc
+    except (OSError, RuntimeError, ValueError) as exc:
+        raise InputError(f"the update failed: {exc}", source="update") from exc
+    if next(iter(store.quads_for_pattern(None, None, None, ox.DefaultGraph())), None) is not None:
+        raise InputError(
+            "the update writes into the default graph, which here is the read-only union of the named graphs",
+            source="update",
+            hint="put the triples in a named graph: INSERT DATA { GRAPH <...> { ... } }, or start with WITH <...>",
+        )
+
+
+def commit(
+    settings: Settings,
+    text: str,
+    *,
+    using: Sequence[str] = (),
+    using_named: Sequence[str] = (),
+    base: str | None = None,
+    agent: str = "unknown",
+    request_id: str | None = None,
+) -> UpdateResult:
+    """Apply an update all or nothing and keep it in the journal (a remote store gets it as it is)."""
+    from kg.build import ensure_built, fsync_dir, rebuild, remote_store, writer_lock
+    from kg.sources import ingest_sources
+
+    started = time.monotonic()
+    check(text, settings)
+    if settings.store == "sparql":
+        remote_store(settings).update(text, using=using, using_named=using_named)
+        return UpdateResult(None, None, None, round(time.monotonic() - started, 3))
+    parse_check(text, base)
+    folder = settings.updates_path
+    folder.mkdir(parents=True, exist_ok=True)
+    with writer_lock(settings):
+        entries = journal(settings)
+        current = ensure_built(settings)
+        try:
+            graphs = [str(g) for g in current.graph_names()]
+        finally:
+            current.close()
+        seq = (entries[-1].seq if entries else 0) + 1
+        final = folder / f"{seq:08d}.json"
+        entry = Entry(
+            seq=seq,
+            text=text,
+            evaluated=explicit_dataset(text, graphs, using, using_named),
+            base=base,
+            after_ingests=tuple(str(s.graph) for s in ingest_sources(settings)),
+            time=dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
+            agent=agent,
+            request_id=request_id or uuid.uuid4().hex,
+            path=folder / f".{seq:08d}.json.partial",
+            pending=True,
+        )
+        with open(entry.path, "w", encoding="utf-8") as fh:
+            fh.write(entry.to_json())
+            fh.flush()
+            os.fsync(fh.fileno())
+
+        def commit_point() -> None:
+            os.replace(entry.path, final)
+            fsync_dir(folder)
+
+        try:
+            quads = rebuild(settings, entries=[*entries, entry], on_built=commit_point)
+        finally:
+            entry.path.unlink(missing_ok=True)
+    return UpdateResult(seq, entry.graph, quads, round(time.monotonic() - started, 3))
+
+
+def committed(settings: Settings, request_id: str) -> Entry | None:
+    """The journal entry of the update sent with this request id, if it was committed."""
+    try:
+        return next((e for e in journal(settings) if e.request_id == request_id), None)
+    except KgError:
+        return None

@@ -1,0 +1,25 @@
+"""Who may change data: the holder of the server's update token (`Authorization: Bearer <token>`)."""
+
+from __future__ import annotations
+
+import hmac
+
+from flask import current_app, request
+
+from kg.errors import Forbidden
+
+
+def require_update_token(what: str) -> None:
+    """Raise Forbidden unless the server has an update token and the request carries it."""
+    token = current_app.extensions["kg"].settings.update_token
+    if not token:
+        raise Forbidden(
+            f"this endpoint is read-only: {what} is refused",
+            hint="the server accepts changes only when started with an update token (KG_UPDATE_TOKEN)",
+        )
+    given = request.headers.get("Authorization", "")
+    if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+        raise Forbidden(
+            f"{what} needs the server's update token",
+            hint="send the header Authorization: Bearer <token>",
+        )
