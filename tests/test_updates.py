@@ -145,7 +145,7 @@ def test_the_update_is_recorded_in_the_provenance_graph(client: FlaskClient) -> 
 def test_a_failing_update_changes_nothing(client: FlaskClient, update: str, status: int, words: str) -> None:
     assert post_update(client, DROP_K).status_code == 200
     before = select_one(client, "SELECT (COUNT(*) AS ?n) { GRAPH ?g { ?s ?p ?o } }")
-    resp = post_update(client, f"{update} ;\n{DROP_K_OPERATION.replace('k', 'j')}")  # the first fails: no change
+    resp = post_update(client, f"{update} ;\n{DROP_K.replace('k', 'j')}")  # the first fails: no change at all
     assert resp.status_code == status
     assert words in resp.get_data(as_text=True)
     assert "Traceback" not in resp.get_data(as_text=True)
@@ -334,3 +334,12 @@ def test_protocol_graphs_conflict_with_using_or_with() -> None:
         explicit_dataset(update, ["urn:g:1"], using=["urn:g:2"])
     plain = "INSERT { GRAPH <urn:g:3> { ?s ?p ?o } } WHERE { ?s ?p ?o }"
     assert "USING <urn:g:2>\nWHERE" in explicit_dataset(plain, ["urn:g:1"], using=["urn:g:2"])
+
+
+def test_each_operation_may_have_its_own_prologue(client: FlaskClient) -> None:
+    update = f'PREFIX n: <{NOTES}#>\nINSERT DATA {{ GRAPH <{NOTES}> {{ n:a n:b "1" }} }} ;\n{DROP_K}'
+    resp = post_update(client, update)
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    assert questions(client) == 10
+    clash = post_update(client, f"PREFIX ifc: <{NOTES}#>\nCLEAR GRAPH <{NOTES}> ;\n{DROP_K}")
+    assert clash.status_code == 400 and "declared twice" in clash.get_data(as_text=True)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from kg.errors import InputError
+
 # strings (long and short, both quotes), IRIs and comments, in the order the SPARQL grammar reads them
 _TOKEN = re.compile(
     r'"""(?:[^"\\]|\\.|"(?!""))*"""'
@@ -101,6 +103,49 @@ def is_update(sparql: str) -> bool:
         if word not in ("PREFIX", "BASE"):
             return word in _UPDATE_FORMS
     return False
+
+
+_DECLARATION = re.compile(
+    r"(?<![\w:?$-])(?:PREFIX\s+([A-Za-z][\w.-]*)?:\s*|BASE\s*)<([^<>\"{}|^`\\\s]*)>", re.IGNORECASE
+)
+
+
+def one_prologue(sparql: str) -> str:
+    """The update with the PREFIX and BASE declarations of its later operations moved to the front.
+
+    SPARQL 1.1 lets every operation of a request start with its own prologue; some engines read only the
+    first. Moving them is exact unless a later operation gives a name another IRI, which is refused.
+    """
+    text = blank(sparql)
+    ops = update_operations(sparql)
+    if len(ops) < 2:
+        return sparql
+    first = ops[0].start
+    declared: dict[str, str] = {}
+    moved: list[tuple[int, int]] = []
+    for m in _DECLARATION.finditer(sparql):
+        if text[m.start()] == " " or _depth(text, m.start()) != 0:
+            continue  # inside a string, comment or group
+        name = "BASE" if m.group(0)[:4].upper() == "BASE" else (m.group(1) or "") + ":"
+        if declared.get(name, m.group(2)) != m.group(2):
+            raise InputError(
+                f"{'BASE' if name == 'BASE' else 'the prefix ' + name} is declared twice with different IRIs",
+                source="update",
+                hint="use a different prefix name in each operation, or send the operations as separate requests",
+            )
+        declared[name] = m.group(2)
+        if m.start() > first:
+            moved.append((m.start(), m.end()))
+    if not moved:
+        return sparql
+    head = " ".join(sparql[a:b] for a, b in moved)
+    for a, b in reversed(moved):
+        sparql = sparql[:a] + " " * (b - a) + sparql[b:]
+    return f"{head} {sparql}"  # on the first line: the engine's line numbers still match the request
+
+
+def _depth(text: str, at: int) -> int:
+    return text.count("{", 0, at) - text.count("}", 0, at)
 
 
 def update_operations(sparql: str) -> list[Operation]:

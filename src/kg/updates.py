@@ -31,7 +31,7 @@ from kg.errors import Forbidden, InputError, KgError, QuerySyntaxError, StoreErr
 from kg.guard import check_query
 from kg.namespaces import GRAPH
 from kg.settings import Settings
-from kg.sparqltext import is_absolute_iri, mentions_load, update_operations
+from kg.sparqltext import is_absolute_iri, mentions_load, one_prologue, update_operations
 
 
 @dataclass(frozen=True)
@@ -205,7 +205,8 @@ def commit(
     if settings.store == "sparql":
         remote_store(settings).update(text, using=using, using_named=using_named)
         return UpdateResult(None, None, None, round(time.monotonic() - started, 3))
-    parse_check(text, base)
+    engine_text = one_prologue(text)
+    parse_check(engine_text, base)
     folder = settings.updates_path
     folder.mkdir(parents=True, exist_ok=True)
     with writer_lock(settings):
@@ -220,7 +221,7 @@ def commit(
         entry = Entry(
             seq=seq,
             text=text,
-            evaluated=explicit_dataset(text, graphs, using, using_named),
+            evaluated=explicit_dataset(engine_text, graphs, using, using_named),
             base=base,
             after_ingests=tuple(str(s.graph) for s in ingest_sources(settings)),
             time=dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),

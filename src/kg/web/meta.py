@@ -52,6 +52,8 @@ def description_graph() -> rdflib.Graph:
     g.add((endpoint, RDF.type, SD.Service))
     g.add((endpoint, SD.endpoint, endpoint))
     g.add((endpoint, SD.supportedLanguage, SD.SPARQL11Query))
+    if svc.settings.update_token:  # updates are accepted, with the token
+        g.add((endpoint, SD.supportedLanguage, SD.SPARQL11Update))
     g.add((endpoint, SD.feature, SD.UnionDefaultGraph))
     for fmt in (
         "SPARQL_Results_JSON",

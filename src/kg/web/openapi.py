@@ -48,28 +48,31 @@ _FORMAT = {
         ],
     },
 }
+
+
+def _graph_parameter(name: str, description: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "description": description,
+        "style": "form",
+        "explode": True,
+        "schema": {"type": "array", "items": {"type": "string"}},
+    }
+
+
 _GRAPHS = [
-    {
-        "name": "default-graph-uri",
-        "in": "query",
-        "required": False,
-        "style": "form",
-        "explode": True,
-        "schema": {"type": "array", "items": {"type": "string"}},
-    },
-    {
-        "name": "named-graph-uri",
-        "in": "query",
-        "required": False,
-        "style": "form",
-        "explode": True,
-        "schema": {"type": "array", "items": {"type": "string"}},
-    },
+    _graph_parameter(n, "a query's dataset (SPARQL 1.1 Protocol)") for n in ("default-graph-uri", "named-graph-uri")
+]
+_USING = [
+    _graph_parameter(n, "an update's dataset for its WHERE clauses (SPARQL 1.1 Protocol)")
+    for n in ("using-graph-uri", "using-named-graph-uri")
 ]
 _RESULTS = {
     "200": {"description": "query results", "content": _content(_TABULAR + _GRAPH)},
     "400": _error("malformed query or parameters"),
-    "403": _error("an update sent to the read-only endpoint"),
+    "403": _error("an update without the server's update token (or on a server started without one)"),
     "413": _error("request body too large"),
     "429": _error("too many queries: every worker busy, or this client over its rate (see Retry-After)"),
     "503": _error("the query ran past the time limit and was stopped"),
@@ -104,22 +107,30 @@ def spec() -> dict[str, Any]:
                     },
                 },
                 "post": {
-                    "summary": "SPARQL query by POST (form or direct)",
-                    "parameters": [*_GRAPHS, _FORMAT],
+                    "summary": "SPARQL query by POST (form or direct), or SPARQL Update (form or direct) with the "
+                    "update token as Authorization: Bearer",
+                    "parameters": [*_GRAPHS, *_USING, _FORMAT],
                     "requestBody": {
                         "required": True,
                         "content": {
                             "application/sparql-query": {"schema": {"type": "string"}},
+                            "application/sparql-update": {"schema": {"type": "string"}},
                             "application/x-www-form-urlencoded": {
                                 "schema": {
                                     "type": "object",
-                                    "properties": {"query": {"type": "string"}},
-                                    "required": ["query"],
+                                    "properties": {"query": {"type": "string"}, "update": {"type": "string"}},
                                 }
                             },
                         },
                     },
-                    "responses": {**_RESULTS, "415": _error("unsupported request media type")},
+                    "responses": {
+                        **_RESULTS,
+                        "200": {
+                            "description": "query results, or for an update what it did",
+                            "content": _content(_TABULAR + _GRAPH + ["application/json"]),
+                        },
+                        "415": _error("unsupported request media type"),
+                    },
                 },
             },
             "/queries": {
