@@ -27,6 +27,7 @@ class Services:
         self._lock = threading.Lock()
         self._executor: QueryExecutor | None = None
         self._ontology: rdflib.Graph | None = None
+        self._ontology_generation: tuple[int, ...] = ()
 
     @property
     def executor(self) -> QueryExecutor:
@@ -94,17 +95,17 @@ class Services:
 
         from kg.executor import UpdateRequest
 
-        result = self.executor.update(
+        return self.executor.update(
             UpdateRequest(text, tuple(using), tuple(using_named), base, agent, uuid.uuid4().hex)
         )
-        with self._lock:
-            self._ontology = None
-        return result
 
     def ontology_graph(self) -> rdflib.Graph:
-        """The ontology's named graph, fetched once from the store."""
+        """The ontology's named graph, fetched from the store once per store generation (an update may change it)."""
+        from kg.executor import generation
+
+        now = generation(self.settings)
         with self._lock:
-            cached = self._ontology
+            cached = self._ontology if self._ontology_generation == now else None
         if cached is None:
             from kg.namespaces import ONTOLOGY_GRAPH
 
@@ -115,7 +116,7 @@ class Services:
             )
             cached = rdflib.Graph().parse(data=answer.body.decode("utf-8"), format="nt")
             with self._lock:
-                self._ontology = cached
+                self._ontology, self._ontology_generation = cached, now
         return cached
 
     def close(self) -> None:
