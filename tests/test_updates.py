@@ -343,3 +343,31 @@ def test_each_operation_may_have_its_own_prologue(client: FlaskClient) -> None:
     assert questions(client) == 10
     clash = post_update(client, f"PREFIX ifc: <{NOTES}#>\nCLEAR GRAPH <{NOTES}> ;\n{DROP_K}")
     assert clash.status_code == 400 and "declared twice" in clash.get_data(as_text=True)
+
+
+@pytest.mark.slow
+def test_concurrent_writers_are_serialised_and_none_is_lost(tmp_path: Path) -> None:
+    """Two server processes, four clients, sixteen updates at once: every one is applied, in one order."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    env = {"KG_UPDATE_TOKEN": TOKEN, "KG_WORKERS": "2", "KG_RATE_LIMIT_PER_MINUTE": "0", "KG_QUEUE_WAIT": "60"}
+    with running_server(tmp_path, env=env) as base:
+
+        def send(i: int) -> int:
+            update = f'INSERT DATA {{ GRAPH <{NOTES}> {{ <{NOTES}#n{i}> <{IFC}letter> "{i}" }} }}'
+            headers = {"Content-Type": "application/sparql-update", **AUTH}
+            return http(base + "/sparql", data=update.encode(), headers=headers, timeout=120)[0]
+
+        with ThreadPoolExecutor(4) as pool:
+            statuses = list(pool.map(send, range(16)))
+        assert statuses == [200] * 16
+        url = (
+            base
+            + "/sparql?"
+            + urllib.parse.urlencode({"query": f"SELECT (COUNT(*) AS ?n) {{ GRAPH <{NOTES}> {{ ?s ?p ?o }} }}"})
+        )
+        status, _, body = http(url, headers={"Accept": "application/sparql-results+json"})
+        assert status == 200
+        assert json.loads(body)["results"]["bindings"][0]["n"]["value"] == "16"
+    names = sorted(p.name for p in (tmp_path / "updates").iterdir())
+    assert names == [f"{i:08d}.json" for i in range(1, 17)]
