@@ -24,7 +24,7 @@ from kg.settings import Settings
 from kg.sources import Source, all_sources, fingerprint
 from kg.store.base import Store
 from kg.store.memory import MemoryStore
-from kg.store.oxigraph import OxigraphStore, to_rdflib
+from kg.store.oxigraph import OxigraphStore, to_oxigraph, to_rdflib
 from kg.store.remote import RemoteStore
 from kg.updates import Entry, journal
 
@@ -77,27 +77,39 @@ def ensure_built(settings: Settings, *, read_only: bool = True, extra: list[Sour
     return OxigraphStore(settings.store_path / "db", read_only=read_only)
 
 
-def rebuild(
-    settings: Settings,
-    *,
-    entries: Sequence[Entry] | None = None,
-    on_built: Callable[[], None] | None = None,
-    force: bool = False,
-) -> int:
-    """Build the local store from the sources and the update journal (or `entries`); returns its quads.
+def rebuild(settings: Settings, *, force: bool = False) -> int:
+    """Build the local store from the sources and the update journal unless current; returns its quads."""
+    sources = all_sources(settings)
+    entries = journal(settings)
+    if settings.store == "memory":
+        return len(_filled(sources, settings.root, entries))
+    build_oxigraph(settings.store_path, sources, settings.root, entries=entries, force=force)
+    return _manifest_quads(settings.store_path)
+
+
+def extend(settings: Settings, entries: Sequence[Entry], new: Entry, on_built: Callable[[], None]) -> int:
+    """The local store with one more update; returns its quads.
 
     `on_built` runs once the new content is complete and before it replaces the old: the commit point of
-    a change. The memory backend has nothing on disk to swap, so its build only checks the change applies.
+    the update. On disk, a current store is copied (hard links, so in milliseconds) and only the new update
+    runs on the copy; a stale one is rebuilt with the whole journal. The memory backend has nothing on disk
+    to swap, so there the build only checks that the update applies.
     """
     sources = all_sources(settings)
-    entries = journal(settings) if entries is None else entries
     if settings.store == "memory":
-        count = len(_filled(sources, settings.root, entries))
-        if on_built is not None:
-            on_built()
+        count = len(_filled(sources, settings.root, [*entries, new]))
+        on_built()
         return count
-    build_oxigraph(settings.store_path, sources, settings.root, entries=entries, force=force, on_built=on_built)
-    return int(json.loads((settings.store_path / MANIFEST).read_text())["quads"])
+    path = settings.store_path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with file_lock(path.parent / f".{path.name}.lock"):
+        copy = is_current(path, sources, entries)
+        _build_beside(path, sources, root=settings.root, entries=[*entries, new], on_built=on_built, copy=copy)
+    return _manifest_quads(path)
+
+
+def _manifest_quads(path: Path) -> int:
+    return int(json.loads((path / MANIFEST).read_text())["quads"])
 
 
 def writer_lock(settings: Settings) -> AbstractContextManager[None]:
@@ -150,48 +162,67 @@ def is_current(path: Path, sources: list[Source], entries: Sequence[Entry] = ())
 
 
 def build_oxigraph(
-    path: Path,
-    sources: list[Source],
-    root: Path,
-    *,
-    entries: Sequence[Entry] = (),
-    force: bool = False,
-    on_built: Callable[[], None] | None = None,
+    path: Path, sources: list[Source], root: Path, *, entries: Sequence[Entry] = (), force: bool = False
 ) -> bool:
     """Build an on-disk store at `path` unless it is current; returns True when it built.
 
     The new store is written beside the old one and swapped in by renames, so a failed or killed
-    build leaves the previous store as it was. `on_built` runs between the two.
+    build leaves the previous store as it was.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     with file_lock(path.parent / f".{path.name}.lock"):
-        if not force and on_built is None and is_current(path, sources, entries):
+        if not force and is_current(path, sources, entries):
             return False
-        tmp = path.parent / f".{path.name}.building"
-        shutil.rmtree(tmp, ignore_errors=True)
-        (tmp / "db").mkdir(parents=True)
-        started = time.monotonic()
-        store = _filled(sources, root, entries, ox.Store(str(tmp / "db")))
-        store.flush()
-        count = len(store)
-        del store
-        manifest = {
-            "fingerprint": content_fingerprint(sources, entries),
-            "quads": count,
-            "seconds": round(time.monotonic() - started, 3),
-            "sources": [{"file": _relative(s.path, root), "graph": str(s.graph)} for s in sources],
-            "updates": [e.seq for e in entries],
-        }
-        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2))
-        if on_built is not None:
-            on_built()
-        old = path.parent / f".{path.name}.old"
-        shutil.rmtree(old, ignore_errors=True)
-        if path.exists():
-            path.rename(old)
-        tmp.rename(path)
-        shutil.rmtree(old, ignore_errors=True)
+        _build_beside(path, sources, root=root, entries=entries)
         return True
+
+
+def _build_beside(
+    path: Path,
+    sources: list[Source],
+    *,
+    root: Path,
+    entries: Sequence[Entry],
+    on_built: Callable[[], None] | None = None,
+    copy: bool = False,
+) -> None:
+    """Write the store beside `path`, run `on_built`, swap it in (the caller holds the store's lock).
+
+    With `copy`, the live store (built from all entries but the last) is copied and the last entry applied.
+    """
+    tmp = path.parent / f".{path.name}.building"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    started = time.monotonic()
+    if copy:
+        live = ox.Store.read_only(str(path / "db"))
+        live.backup(str(tmp / "db"))  # a checkpoint: hard links to the immutable table files
+        del live
+        store = ox.Store(str(tmp / "db"))
+        updates.apply(store, entries[-1])
+        _provenance(store, sources, root, entries)
+    else:
+        (tmp / "db").mkdir()
+        store = _filled(sources, root, entries, ox.Store(str(tmp / "db")))
+    store.flush()
+    count = len(store)
+    del store
+    manifest = {
+        "fingerprint": content_fingerprint(sources, entries),
+        "quads": count,
+        "seconds": round(time.monotonic() - started, 3),
+        "sources": [{"file": _relative(s.path, root), "graph": str(s.graph)} for s in sources],
+        "updates": [e.seq for e in entries],
+    }
+    (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2))
+    if on_built is not None:
+        on_built()
+    old = path.parent / f".{path.name}.old"
+    shutil.rmtree(old, ignore_errors=True)
+    if path.exists():
+        path.rename(old)
+    tmp.rename(path)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def _filled(sources: list[Source], root: Path, entries: Sequence[Entry], store: ox.Store | None = None) -> ox.Store:
@@ -218,14 +249,17 @@ def _filled(sources: list[Source], root: Path, entries: Sequence[Entry], store: 
             ) from exc
     for s in ingests.values():
         _bulk_load(store, s)
-    meta_name = ox.NamedNode(str(META_GRAPH))
-    if store.contains_named_graph(meta_name):  # an update wrote there: the server keeps this graph itself
-        store.remove_graph(meta_name)
-    meta = provenance_graph(sources, root, entries)
-    store.bulk_load(
-        meta.serialize(format="nt").encode(), ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(str(META_GRAPH))
-    )
+    _provenance(store, sources, root, entries)
     return store
+
+
+def _provenance(store: ox.Store, sources: list[Source], root: Path, entries: Sequence[Entry]) -> None:
+    """(Re)write the provenance graph: the server keeps it, whatever an update wrote there."""
+    meta_name = ox.NamedNode(str(META_GRAPH))
+    if store.contains_named_graph(meta_name):
+        store.remove_graph(meta_name)
+    meta = provenance_graph(sources, root, entries)  # small: a transaction, not a bulk load (no table files)
+    store.extend(ox.Quad(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o), meta_name) for s, p, o in meta)
 
 
 def _graphs(store: ox.Store) -> dict[URIRef, rdflib.Graph]:

@@ -14,14 +14,23 @@ from kg.errors import InputError
 from kg.namespaces import GRAPH, ONTOLOGY_GRAPH
 from kg.settings import Settings
 
+_CHECKSUMS: dict[tuple[str, int, int, int], str] = {}
+
 
 def file_sha256(path: Path) -> str:
-    """A file's checksum, read in chunks (data files can be gigabytes)."""
+    """A file's checksum, read in chunks (data files can be gigabytes); remembered in this process until the
+    file's size, modification time or inode changes."""
+    st = path.stat()
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns, st.st_ino)
+    cached = _CHECKSUMS.get(key)
+    if cached is not None:
+        return cached
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
-    return h.hexdigest()
+    _CHECKSUMS[key] = h.hexdigest()
+    return _CHECKSUMS[key]
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ update leaves the journal and the live store as they were.
 Semantics are the store's: the default graph is the union of the named graphs (read-only), so a WHERE
 clause without USING or WITH sees every graph, and triples can only be written into named graphs. The
 dataset of each such operation is made explicit (USING and USING NAMED for each graph) before it runs, so
-replaying the journal gives the same result whatever graphs are added later. LOAD is refused: this server
+replaying the journal gives the same result whatever graphs are added later. The provenance graph is the
+server's (every build rewrites it): updates do not see it and may not name it. LOAD is refused: this server
 never fetches data from elsewhere.
 """
 
@@ -29,9 +30,9 @@ import pyoxigraph as ox
 
 from kg.errors import Forbidden, InputError, KgError, QuerySyntaxError, StoreError
 from kg.guard import check_query
-from kg.namespaces import GRAPH
+from kg.namespaces import GRAPH, META_GRAPH
 from kg.settings import Settings
-from kg.sparqltext import is_absolute_iri, mentions_load, one_prologue, update_operations
+from kg.sparqltext import is_absolute_iri, mask, mentions_load, one_prologue, update_operations
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,11 @@ def check(text: str, settings: Settings) -> None:
         raise Forbidden(
             "LOAD is refused: this server never fetches data from elsewhere",
             hint="send the triples in INSERT DATA { GRAPH <...> { ... } }, or POST them to /cases",
+        )
+    if str(META_GRAPH) in mask(text)[1]:
+        raise Forbidden(
+            f"the provenance graph <{META_GRAPH}> is kept by the server; updates may not read or change it",
+            hint="write your own statements about the data into a named graph of your own",
         )
     check_query(text, settings.allowed_services)
 
@@ -197,7 +203,7 @@ def commit(
     request_id: str | None = None,
 ) -> UpdateResult:
     """Apply an update all or nothing and keep it in the journal (a remote store gets it as it is)."""
-    from kg.build import ensure_built, fsync_dir, rebuild, remote_store, writer_lock
+    from kg.build import ensure_built, extend, fsync_dir, remote_store, writer_lock
     from kg.sources import ingest_sources
 
     started = time.monotonic()
@@ -212,8 +218,8 @@ def commit(
     with writer_lock(settings):
         entries = journal(settings)
         current = ensure_built(settings)
-        try:
-            graphs = [str(g) for g in current.graph_names()]
+        try:  # the provenance graph is the server's: rewritten by every build, so no update reads it
+            graphs = [str(g) for g in current.graph_names() if g != META_GRAPH]
         finally:
             current.close()
         seq = (entries[-1].seq if entries else 0) + 1
@@ -240,7 +246,7 @@ def commit(
             fsync_dir(folder)
 
         try:
-            quads = rebuild(settings, entries=[*entries, entry], on_built=commit_point)
+            quads = extend(settings, entries, entry, commit_point)
         finally:
             entry.path.unlink(missing_ok=True)
     return UpdateResult(seq, entry.graph, quads, round(time.monotonic() - started, 3))
