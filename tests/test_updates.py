@@ -402,3 +402,32 @@ def test_an_update_on_a_copy_of_the_store_equals_a_replay_of_the_journal(tmp_pat
     assert copied.keys() == replayed.keys()
     for name, graph in copied.items():
         assert isomorphic(graph, replayed[name]), name
+
+
+def test_after_the_files_changed_an_update_applies_on_top_of_them_and_the_journal(tmp_path: Path) -> None:
+    """A store built before the files changed is rebuilt (files + journal) before the new update runs on it."""
+    from kg.updates import commit
+
+    commit(tmp_settings(tmp_path, "oxigraph"), DROP_K, agent="test")
+    extra = tmp_path / "extra.ttl"
+    extra.write_text(f'<{NOTES}#x> <{IFC}letter> "x" .\n', encoding="utf-8")
+    changed = tmp_settings(tmp_path, "oxigraph", extra_files=(f"{NOTES}={extra}",))
+    commit(changed, f'INSERT DATA {{ GRAPH <{NOTES}> {{ <{NOTES}#y> <{IFC}letter> "y" }} }}', agent="test")
+    store = open_store(changed)
+    try:
+        letters = {str(r[0]) for r in store.query(f"SELECT ?l {{ GRAPH <{NOTES}> {{ ?s <{IFC}letter> ?l }} }}").rows}
+        assert letters == {"x", "y"}
+        assert store.query(QUESTIONS).rows[0][0].toPython() == 10
+    finally:
+        store.close()
+
+
+def test_the_service_description_lists_sparql_update_only_with_a_token(client: FlaskClient) -> None:
+    sd = client.get("/sparql", headers={"Accept": "text/turtle"}).get_data(as_text=True)
+    assert "SPARQL11Update" in sd
+    readonly = create_app(make_settings(store="memory", threads=1))
+    try:
+        sd = readonly.test_client().get("/sparql", headers={"Accept": "text/turtle"}).get_data(as_text=True)
+        assert "SPARQL11Query" in sd and "SPARQL11Update" not in sd
+    finally:
+        readonly.extensions["kg"].close()
