@@ -431,3 +431,18 @@ def test_the_service_description_lists_sparql_update_only_with_a_token(client: F
         assert "SPARQL11Query" in sd and "SPARQL11Update" not in sd
     finally:
         readonly.extensions["kg"].close()
+
+
+def test_a_slow_ingest_is_stopped_at_the_time_limit_and_adds_nothing(tmp_path: Path) -> None:
+    """POST /cases runs in a query worker: past the time limit (here 0.2 s, less than a validation) it is 503."""
+    app = create_app(tmp_settings(tmp_path, "oxigraph", update_token=TOKEN, query_timeout=0.2))
+    try:
+        client = app.test_client()
+        client.get("/health")
+        body = (VALID / "full-case.ttl").read_bytes()
+        resp = client.post("/cases", data=body, content_type="text/turtle", headers=AUTH)
+        assert resp.status_code == 503, resp.get_data(as_text=True)
+        assert "nothing was added" in resp.get_data(as_text=True)
+        assert not list((tmp_path / "ingest").glob("*.nt"))
+    finally:
+        app.extensions["kg"].close()

@@ -57,6 +57,34 @@ class UpdateRequest:
     request_id: str
 
 
+@dataclass(frozen=True)
+class IngestRequest:
+    data: bytes  # N-Triples of the case data
+    source_name: str
+    agent: str
+
+
+def _ingest(settings: Settings, req: IngestRequest) -> tuple:  # type: ignore[type-arg]
+    """Validate and add case data in the worker, so the time limit can stop a slow validation."""
+    import rdflib
+
+    from kg.ingest import ingest
+
+    result = ingest(settings, _from_nt(req.data), source_name=req.source_name, agent=req.agent)
+    result.report.graph = rdflib.Graph()  # the caller needs the findings, not the report graph
+    return ("ok", result)
+
+
+def _from_nt(data: bytes) -> Any:
+    """The uploaded data as handed over (N-Triples) back as a graph."""
+    import rdflib
+
+    try:
+        return rdflib.Graph().parse(data=data.decode("utf-8"), format="nt")
+    except Exception as exc:  # terms rdflib accepted in one syntax but cannot write as N-Triples
+        raise errors.InputError(f"the data holds terms that cannot be written as N-Triples: {exc}") from exc
+
+
 def _update(settings: Settings, req: UpdateRequest) -> tuple:  # type: ignore[type-arg]
     """Apply an update in the worker, so the time limit can stop a runaway WHERE clause."""
     from kg.updates import commit
@@ -75,18 +103,13 @@ def _update(settings: Settings, req: UpdateRequest) -> tuple:  # type: ignore[ty
 
 def _validate(context: list, settings: Settings, req: ValidateRequest) -> tuple:  # type: ignore[type-arg]
     """Validate new data in the worker (so the time limit can stop it); the context is loaded once."""
-    import rdflib
 
     from kg.validation import context as validation_context
     from kg.validation import validate_new
 
     if not context:
         context.extend(validation_context(settings))
-    try:
-        new = rdflib.Graph().parse(data=req.data.decode("utf-8"), format="nt")
-    except Exception as exc:  # terms rdflib accepted in one syntax but cannot write as N-Triples
-        raise errors.InputError(f"the data holds terms that cannot be written as N-Triples: {exc}") from exc
-    report = validate_new(new, *context)
+    report = validate_new(_from_nt(req.data), *context)
     return ("ok", (report.conforms, report.findings, report.graph.serialize(format="nt", encoding="utf-8")))
 
 
@@ -104,20 +127,21 @@ def _serve(settings: Settings, conn: Connection) -> None:
     validation_context: list = []  # type: ignore[type-arg]
     while True:
         try:
-            req: Request | ValidateRequest | UpdateRequest = conn.recv()
+            req: Request | ValidateRequest | UpdateRequest | IngestRequest = conn.recv()
         except (EOFError, OSError):
             return
-        if isinstance(req, ValidateRequest | UpdateRequest):
+        if isinstance(req, ValidateRequest | UpdateRequest | IngestRequest):
             try:
-                conn.send(
-                    _validate(validation_context, settings, req)
-                    if isinstance(req, ValidateRequest)
-                    else _update(settings, req)
-                )
+                if isinstance(req, ValidateRequest):
+                    conn.send(_validate(validation_context, settings, req))
+                elif isinstance(req, IngestRequest):
+                    conn.send(_ingest(settings, req))
+                else:
+                    conn.send(_update(settings, req))
             except errors.KgError as exc:
                 conn.send(("error", type(exc).__name__, exc.message))
             except Exception as exc:  # pySHACL or engine failures are answered, not fatal
-                what = "validation" if isinstance(req, ValidateRequest) else "update"
+                what = {ValidateRequest: "validation", IngestRequest: "ingest"}.get(type(req), "update")
                 conn.send(("error", "StoreError", f"the {what} failed: {type(exc).__name__}: {exc}"))
             continue
         try:
@@ -261,7 +285,11 @@ class QueryExecutor:
             quads = rebuild(self.settings)  # it was stopped between its commit point and the swap
             return UpdateResult(entry.seq, entry.graph, quads, 0.0)
 
-    def _call(self, request: Request | ValidateRequest | UpdateRequest, limit: float, what: str) -> Any:
+    def ingest(self, request: IngestRequest, *, timeout: float | None = None) -> Any:
+        """Validate and add case data in a worker under the time limit (see `kg.ingest.ingest`)."""
+        return self._call(request, self.settings.query_timeout if timeout is None else timeout, "ingest")
+
+    def _call(self, request: Request | ValidateRequest | UpdateRequest | IngestRequest, limit: float, what: str) -> Any:
         try:
             worker = self._idle.get(timeout=self.settings.queue_wait)
         except queue.Empty:
@@ -285,6 +313,8 @@ class QueryExecutor:
                         "or ask the operator for a longer limit",
                         "update": "nothing was changed; make the WHERE clause more selective, or ask the operator "
                         "for a longer limit",
+                        "ingest": "nothing was added (unless the same data was committed just before the limit: "
+                        "POST it again to see); send smaller case files, or ask the operator for a longer limit",
                     }.get(what, "send smaller case files, or ask the operator for a longer limit"),
                 )
             msg = worker.conn.recv()

@@ -76,10 +76,12 @@ class Services:
         return Report(conforms, findings, rdflib.Graph().parse(data=report_nt.decode("utf-8"), format="nt"))
 
     def ingest(self, data: rdflib.Graph, *, source_name: str, agent: str) -> IngestResult:
-        """Validate and add case data (all or nothing); the query workers reopen the rebuilt store."""
-        from kg.ingest import ingest
+        """Validate and add case data (all or nothing) in a worker under the time limit; the query workers then
+        reopen the rebuilt store."""
+        from kg.executor import IngestRequest
 
-        return ingest(self.settings, data, source_name=source_name, agent=agent)
+        nt = data.serialize(format="nt", encoding="utf-8")
+        return self.executor.ingest(IngestRequest(nt, source_name, agent))
 
     def update(
         self,
