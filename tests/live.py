@@ -42,10 +42,9 @@ def _tail(path: Path, lines: int = 40) -> str:
         return "(no log)"
 
 
-@contextmanager
-def running_server(tmp: Path, *args: str, env: dict[str, str] | None = None) -> Iterator[str]:
-    """`python -m kg serve ARGS` on a free loopback port, store under `tmp`; yields its base URL."""
-    port = free_port()
+def kg_env(tmp: Path, **more: str) -> dict[str, str]:
+    """The environment of a `kg` process on the repository with its store, ingests and updates under `tmp`
+    (the caller's own KG_* variables dropped)."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith("KG_")}
     environ.update(
         {
@@ -53,9 +52,30 @@ def running_server(tmp: Path, *args: str, env: dict[str, str] | None = None) -> 
             "KG_STORE_DIR": str(tmp / "store"),
             "KG_INGEST_DIR": str(tmp / "ingest"),
             "KG_UPDATES_DIR": str(tmp / "updates"),
+            **more,
         }
     )
-    environ.update(env or {})
+    return environ
+
+
+def run_kg(tmp: Path, *args: str, stdin: str | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """`python -m kg ARGS` in `kg_env(tmp)`, output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "kg", *args],
+        capture_output=True,
+        text=True,
+        env=kg_env(tmp),
+        cwd=ROOT,
+        input=stdin,
+        timeout=timeout,
+    )
+
+
+@contextmanager
+def running_server(tmp: Path, *args: str, env: dict[str, str] | None = None) -> Iterator[str]:
+    """`python -m kg serve ARGS` on a free loopback port, store under `tmp`; yields its base URL."""
+    port = free_port()
+    environ = kg_env(tmp, **(env or {}))
     log_path = tmp / f"server-{port}.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen(

@@ -17,7 +17,7 @@ import pytest
 
 from kg.store.oxigraph import OxigraphStore
 from tests.conftest import ROOT
-from tests.live import http, running_server
+from tests.live import http, kg_env, run_kg, running_server
 
 VALID = ROOT / "tests" / "cases" / "valid" / "full-case.ttl"
 INVALID = ROOT / "tests" / "cases" / "invalid" / "equity-sum.ttl"
@@ -25,13 +25,7 @@ COUNT_INGESTS = """SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o }
   FILTER STRSTARTS(STR(?g), "https://w3id.org/interfirm/graph/ingest/") }"""
 
 
-def kg(tmp: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KG_")}
-    env.update({"KG_ROOT": str(ROOT), "KG_STORE_DIR": str(tmp / "store"), "KG_INGEST_DIR": str(tmp / "ingest"),
-                "KG_UPDATES_DIR": str(tmp / "updates")})
-    return subprocess.run(
-        [sys.executable, "-m", "kg", *args], capture_output=True, text=True, env=env, cwd=ROOT, timeout=timeout
-    )
+kg = run_kg
 
 
 def ingested_triples(tmp: Path) -> int:
@@ -101,10 +95,7 @@ def test_killed_ingest_leaves_the_store_as_it_was_or_complete(tmp_path: Path) ->
     """Kill -9 an ingest at many points: afterwards the ingest is either absent or entirely present."""
     assert kg(tmp_path, "build").returncode == 0
     full = None
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KG_")}
-    env.update(
-        {"KG_ROOT": str(ROOT), "KG_STORE_DIR": str(tmp_path / "store"), "KG_INGEST_DIR": str(tmp_path / "ingest")}
-    )
+    env = kg_env(tmp_path)
     for delay in (0.3, 0.6, 0.9, 1.2, 1.5, 1.8, 2.1, 2.4, 3.0, 3.6):
         for f in (tmp_path / "ingest").glob("*.nt"):
             f.unlink()

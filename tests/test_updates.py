@@ -6,9 +6,6 @@ The expected counts come from the paper: it asks eleven research questions, (a) 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,7 +23,7 @@ from kg.store import open_store
 from kg.updates import journal
 from kg.web import create_app
 from tests.conftest import BACKENDS, ROOT, make_settings
-from tests.live import http, running_server
+from tests.live import http, run_kg, running_server
 
 TOKEN = "update-token-for-tests"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -237,19 +234,7 @@ def test_an_update_that_no_longer_applies_is_named_at_build(tmp_path: Path) -> N
     assert "00000001.json" in str(info.value) and "no longer applies" in str(info.value)
 
 
-def kg(tmp: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KG_")}
-    env.update(
-        {
-            "KG_ROOT": str(ROOT),
-            "KG_STORE_DIR": str(tmp / "store"),
-            "KG_INGEST_DIR": str(tmp / "ingest"),
-            "KG_UPDATES_DIR": str(tmp / "updates"),
-        }
-    )
-    return subprocess.run(
-        [sys.executable, "-m", "kg", *args], capture_output=True, text=True, env=env, cwd=ROOT, input=stdin, timeout=300
-    )
+kg = run_kg
 
 
 def test_kg_update_applies_lists_and_refuses_with_exit_codes(tmp_path: Path) -> None:
