@@ -20,6 +20,18 @@ def make_settings(**overrides: object) -> Settings:
     return Settings.from_env(environ={}, root=ROOT, **overrides)
 
 
+def tmp_settings(tmp: Path, kind: str, **overrides: object) -> Settings:
+    """`make_settings` with the store, the ingests and the updates journal under `tmp` (one thread)."""
+    return make_settings(
+        store=kind,
+        store_dir=tmp / "store",
+        ingest_dir=tmp / "ingest",
+        updates_dir=tmp / "updates",
+        threads=1,
+        **overrides,
+    )
+
+
 @pytest.fixture(scope="session")
 def settings() -> Settings:
     return make_settings(store="memory")

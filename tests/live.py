@@ -58,13 +58,15 @@ def kg_env(tmp: Path, **more: str) -> dict[str, str]:
     return environ
 
 
-def run_kg(tmp: Path, *args: str, stdin: str | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    """`python -m kg ARGS` in `kg_env(tmp)`, output captured."""
+def run_kg(
+    tmp: Path, *args: str, stdin: str | None = None, timeout: float = 300, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`python -m kg ARGS` in `kg_env(tmp, **env)`, output captured."""
     return subprocess.run(
         [sys.executable, "-m", "kg", *args],
         capture_output=True,
         text=True,
-        env=kg_env(tmp),
+        env=kg_env(tmp, **(env or {})),
         cwd=ROOT,
         input=stdin,
         timeout=timeout,

@@ -5,41 +5,33 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-KG = [sys.executable, "-m", "kg"]
+from tests.conftest import ROOT
+from tests.live import run_kg
 
-
-def kg(*args: str, store_dir: Path | None = None, **kw: object) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KG_")}
-    env["KG_ROOT"] = str(ROOT)
-    if store_dir is not None:
-        env["KG_STORE_DIR"] = str(store_dir)
-    return subprocess.run([*KG, *args], capture_output=True, text=True, env=env, cwd=ROOT, timeout=600, **kw)  # type: ignore[call-overload]
+BUILD_SECONDS = 600
 
 
 @pytest.fixture(scope="module")
 def store_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The store `kg build` makes under a module temporary folder (its ingests and updates beside it)."""
     d = tmp_path_factory.mktemp("cli") / "store"
-    proc = kg("build", store_dir=d)
+    proc = run_kg(d.parent, "build", timeout=BUILD_SECONDS)
     assert proc.returncode == 0, proc.stderr
     return d
 
 
 def test_build_skips_when_nothing_changed(store_dir: Path) -> None:
-    proc = kg("build", store_dir=store_dir)
+    proc = run_kg(store_dir.parent, "build", timeout=BUILD_SECONDS)
     assert proc.returncode == 0
     assert proc.stdout.startswith("up to date")
 
 
 def test_table2_csv_has_the_38_printed_counts_and_the_total(store_dir: Path) -> None:
-    proc = kg("query", "table2-it-alliances-by-country", "--format", "csv", store_dir=store_dir)
+    proc = run_kg(store_dir.parent, "query", "table2-it-alliances-by-country", "--format", "csv")
     assert proc.returncode == 0, proc.stderr
     rows = list(csv.reader(io.StringIO(proc.stdout)))
     assert rows[0] == ["row", "country", "alliances", "statedTotal"]
@@ -49,7 +41,7 @@ def test_table2_csv_has_the_38_printed_counts_and_the_total(store_dir: Path) -> 
 
 
 def test_table1_csv_lists_every_form(store_dir: Path) -> None:
-    proc = kg("query", "table1-agreement-taxonomy", "--format", "csv", store_dir=store_dir)
+    proc = run_kg(store_dir.parent, "query", "table1-agreement-taxonomy", "--format", "csv")
     assert proc.returncode == 0, proc.stderr
     rows = list(csv.reader(io.StringIO(proc.stdout)))
     assert rows[0][:3] == ["direction", "stage", "form"]
@@ -60,14 +52,14 @@ def test_table1_csv_lists_every_form(store_dir: Path) -> None:
 
 @pytest.mark.parametrize("fmt", ["table", "csv", "tsv", "json", "xml"])
 def test_query_formats(store_dir: Path, fmt: str) -> None:
-    proc = kg(
+    proc = run_kg(
+        store_dir.parent,
         "query",
         "partners-of-firm",
         "--param",
         "firm=https://w3id.org/interfirm/id/firm-samsung",
         "--format",
         fmt,
-        store_dir=store_dir,
     )
     assert proc.returncode == 0, proc.stderr
     assert "Toshiba" in proc.stdout
@@ -76,20 +68,20 @@ def test_query_formats(store_dir: Path, fmt: str) -> None:
 
 
 def test_query_bad_parameter_exits_2_naming_it(store_dir: Path) -> None:
-    proc = kg("query", "partners-of-firm", "--param", "firm=not an iri", store_dir=store_dir)
+    proc = run_kg(store_dir.parent, "query", "partners-of-firm", "--param", "firm=not an iri")
     assert proc.returncode == 2
     assert "firm" in proc.stderr and "IRI" in proc.stderr
     assert "Traceback" not in proc.stderr
 
 
 def test_unknown_query_exits_2(store_dir: Path) -> None:
-    proc = kg("query", "no-such-query", store_dir=store_dir)
+    proc = run_kg(store_dir.parent, "query", "no-such-query")
     assert proc.returncode == 2
     assert "no saved query named 'no-such-query'" in proc.stderr
 
 
-def test_validate_repository_exits_0() -> None:
-    proc = kg("validate")
+def test_validate_repository_exits_0(tmp_path: Path) -> None:
+    proc = run_kg(tmp_path, "validate")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "conforms" in proc.stdout
 
@@ -97,21 +89,21 @@ def test_validate_repository_exits_0() -> None:
 def test_validate_unreadable_file_exits_2_with_file_and_line(tmp_path: Path) -> None:
     bad = tmp_path / "broken.ttl"
     bad.write_text('@prefix ex: <http://example.org/> .\nex:a ex:b ex:c .\nex:a ex:b "open\n', encoding="utf-8")
-    proc = kg("validate", str(bad))
+    proc = run_kg(tmp_path, "validate", str(bad))
     assert proc.returncode == 2
     assert f"{bad}, line 3" in proc.stderr
     assert "Traceback" not in proc.stderr
 
 
 def test_validate_missing_file_exits_2(tmp_path: Path) -> None:
-    proc = kg("validate", str(tmp_path / "nope.ttl"))
+    proc = run_kg(tmp_path, "validate", str(tmp_path / "nope.ttl"))
     assert proc.returncode == 2
     assert "no such file" in proc.stderr
 
 
-def test_validate_invalid_case_exits_1_json() -> None:
+def test_validate_invalid_case_exits_1_json(tmp_path: Path) -> None:
     case = sorted((ROOT / "tests" / "cases" / "invalid").glob("*.ttl"))[0]
-    proc = kg("validate", str(case), "--format", "json")
+    proc = run_kg(tmp_path, "validate", str(case), "--format", "json")
     assert proc.returncode == 1, proc.stdout + proc.stderr
     report = json.loads(proc.stdout)
     assert report["conforms"] is False
@@ -123,7 +115,7 @@ def test_export_parses_back(store_dir: Path, tmp_path: Path, fmt: str) -> None:
     import rdflib
 
     out = tmp_path / f"all.{fmt}"
-    proc = kg("export", "--format", fmt, "-o", str(out), store_dir=store_dir)
+    proc = run_kg(store_dir.parent, "export", "--format", fmt, "-o", str(out))
     assert proc.returncode == 0, proc.stderr
     parser = {"ttl": "turtle", "nt": "nt", "nq": "nquads", "trig": "trig", "jsonld": "json-ld"}[fmt]
     if fmt in ("nq", "trig", "jsonld"):
@@ -138,7 +130,7 @@ def test_export_parses_back(store_dir: Path, tmp_path: Path, fmt: str) -> None:
 
 
 def test_stats(store_dir: Path) -> None:
-    proc = kg("stats", store_dir=store_dir)
+    proc = run_kg(store_dir.parent, "stats")
     assert proc.returncode == 0, proc.stderr
     assert "named graphs:" in proc.stdout
     assert "qb:Observation  40" in proc.stdout

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,18 +15,10 @@ from kg.generate import generate, load_vocabulary, parse_count
 from kg.namespaces import IFC, IFD
 from kg.validation import validate
 from tests.conftest import make_settings
+from tests.live import run_kg
 
 ROOT = Path(__file__).resolve().parent.parent
 GEN = IFD["gen/"]
-
-
-def kg(*args: str, env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KG_")}
-    env["KG_ROOT"] = str(ROOT)
-    env.update(env_extra or {})
-    return subprocess.run(
-        [sys.executable, "-m", "kg", *args], capture_output=True, text=True, env=env, cwd=ROOT, timeout=300
-    )
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +30,7 @@ def vocabulary() -> object:
 def small(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 2,000-triple file written by the command line."""
     path = tmp_path_factory.mktemp("gen") / "small.nt"
-    proc = kg("generate", "--triples", "2000", "--seed", "11", "-o", str(path))
+    proc = run_kg(path.parent, "generate", "--triples", "2000", "--seed", "11", "-o", str(path))
     assert proc.returncode == 0, proc.stderr
     assert re.match(r"wrote (\d+) triples to ", proc.stdout), proc.stdout
     return path
@@ -140,16 +129,16 @@ def test_build_with_generated_file_then_saved_query_sees_the_new_firms(small: Pa
         "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\n"
         "SELECT (COUNT(DISTINCT ?f) AS ?n) WHERE { ?f a/rdfs:subClassOf* ifc:Firm }\n"
     )
-    before = kg("query", str(count), "--format", "csv", env_extra=store)
+    before = run_kg(tmp_path, "query", str(count), "--format", "csv", env=store)
     assert before.returncode == 0, before.stderr
-    rows_before = kg("query", "firms-by-country", "--format", "csv", env_extra=store)
-    proc = kg("build", str(small), env_extra=store)
+    rows_before = run_kg(tmp_path, "query", "firms-by-country", "--format", "csv", env=store)
+    proc = run_kg(tmp_path, "build", str(small), env=store)
     assert proc.returncode == 0 and proc.stdout.startswith("built"), proc.stderr
-    after = kg("query", str(count), "--format", "csv", env_extra=served)
+    after = run_kg(tmp_path, "query", str(count), "--format", "csv", env=served)
     assert after.returncode == 0, after.stderr
     generated = len(set(rdflib.Graph().parse(small).subjects(IFC.basedIn, None)))
     assert int(after.stdout.split()[-1]) == int(before.stdout.split()[-1]) + generated
-    rows_after = kg("query", "firms-by-country", "--format", "csv", env_extra=served)
+    rows_after = run_kg(tmp_path, "query", "firms-by-country", "--format", "csv", env=served)
     assert rows_after.returncode == 0, rows_after.stderr
     n_before = len(list(csv.reader(io.StringIO(rows_before.stdout))))
     n_after = len(list(csv.reader(io.StringIO(rows_after.stdout))))
@@ -158,7 +147,7 @@ def test_build_with_generated_file_then_saved_query_sees_the_new_firms(small: Pa
 
 def test_parse_count_and_bad_output(tmp_path: Path) -> None:
     assert parse_count("1e5") == 100_000 and parse_count("2_000") == 2000
-    proc = kg("generate", "-n", "10", "-o", str(tmp_path / "x.csv"))
+    proc = run_kg(tmp_path, "generate", "-n", "10", "-o", str(tmp_path / "x.csv"))
     assert proc.returncode == 2 and ".nt" in proc.stderr
-    proc = kg("generate", "-n", "lots", "-o", str(tmp_path / "x.nt"))
+    proc = run_kg(tmp_path, "generate", "-n", "lots", "-o", str(tmp_path / "x.nt"))
     assert proc.returncode == 2 and "not a number" in proc.stderr

@@ -17,7 +17,7 @@ from flask.testing import FlaskClient
 
 from kg.guard import service_endpoints
 from kg.web import create_app
-from tests.conftest import ROOT, make_settings
+from tests.conftest import ROOT, make_settings, tmp_settings
 from tests.live import http, running_server
 
 RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
@@ -61,15 +61,7 @@ def listener() -> Iterator[Listener]:
 
 @pytest.fixture(scope="module", params=["memory", "oxigraph"])
 def app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
-    tmp = tmp_path_factory.mktemp("hard")
-    settings = make_settings(
-        store=request.param,
-        store_dir=tmp / "store",
-        ingest_dir=tmp / "ingest",
-        max_result_rows=50,
-        threads=1,
-        query_timeout=5,
-    )
+    settings = tmp_settings(tmp_path_factory.mktemp("hard"), request.param, max_result_rows=50, query_timeout=5)
     application = create_app(settings)
     yield application
     application.extensions["kg"].close()

@@ -25,17 +25,14 @@ COUNT_INGESTS = """SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o }
   FILTER STRSTARTS(STR(?g), "https://w3id.org/interfirm/graph/ingest/") }"""
 
 
-kg = run_kg
-
-
 def ingested_triples(tmp: Path) -> int:
     store = OxigraphStore(tmp / "store" / "db", read_only=True)
     return int(store.query(COUNT_INGESTS).rows[0][0])  # type: ignore[arg-type]
 
 
 def test_dry_run_changes_nothing(tmp_path: Path) -> None:
-    assert kg(tmp_path, "build").returncode == 0
-    proc = kg(tmp_path, "ingest", "--dry-run", str(VALID))
+    assert run_kg(tmp_path, "build").returncode == 0
+    proc = run_kg(tmp_path, "ingest", "--dry-run", str(VALID))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.startswith("would add: ")
     assert ingested_triples(tmp_path) == 0
@@ -43,8 +40,8 @@ def test_dry_run_changes_nothing(tmp_path: Path) -> None:
 
 
 def test_invalid_data_is_not_added(tmp_path: Path) -> None:
-    kg(tmp_path, "build")
-    proc = kg(tmp_path, "ingest", str(VALID), str(INVALID))
+    run_kg(tmp_path, "build")
+    proc = run_kg(tmp_path, "ingest", str(VALID), str(INVALID))
     assert proc.returncode == 1
     assert "did not add" in proc.stdout
     assert ingested_triples(tmp_path) == 0
@@ -53,12 +50,12 @@ def test_invalid_data_is_not_added(tmp_path: Path) -> None:
 def test_unreadable_input_exits_2(tmp_path: Path) -> None:
     bad = tmp_path / "bad.ttl"
     bad.write_text("<urn:a> <urn:b> .\n", encoding="utf-8")
-    proc = kg(tmp_path, "ingest", str(bad))
+    proc = run_kg(tmp_path, "ingest", str(bad))
     assert proc.returncode == 2 and "line 1" in proc.stderr
 
 
 def test_ingest_adds_one_graph_with_provenance_and_survives_a_restart(tmp_path: Path) -> None:
-    proc = kg(tmp_path, "ingest", "--agent", "tester", "--format", "json", str(VALID))
+    proc = run_kg(tmp_path, "ingest", "--agent", "tester", "--format", "json", str(VALID))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     result = json.loads(proc.stdout)
     assert result["committed"] is True
@@ -74,7 +71,7 @@ def test_ingest_adds_one_graph_with_provenance_and_survives_a_restart(tmp_path: 
     before = ingested_triples(tmp_path)
     assert before == result["triples"] + 6
     # a restart (a new process opening the store) sees every acknowledged ingest
-    proc = kg(
+    proc = run_kg(
         tmp_path,
         "query",
         "partners-of-firm",
@@ -86,20 +83,20 @@ def test_ingest_adds_one_graph_with_provenance_and_survives_a_restart(tmp_path: 
     assert proc.returncode == 0, proc.stderr
     assert ingested_triples(tmp_path) == before
     # a forced rebuild of the store keeps every ingest (they are sources of the build)
-    assert kg(tmp_path, "build", "--force").returncode == 0
+    assert run_kg(tmp_path, "build", "--force").returncode == 0
     assert ingested_triples(tmp_path) == before
 
 
 @pytest.mark.slow
 def test_killed_ingest_leaves_the_store_as_it_was_or_complete(tmp_path: Path) -> None:
     """Kill -9 an ingest at many points: afterwards the ingest is either absent or entirely present."""
-    assert kg(tmp_path, "build").returncode == 0
+    assert run_kg(tmp_path, "build").returncode == 0
     full = None
     env = kg_env(tmp_path)
     for delay in (0.3, 0.6, 0.9, 1.2, 1.5, 1.8, 2.1, 2.4, 3.0, 3.6):
         for f in (tmp_path / "ingest").glob("*.nt"):
             f.unlink()
-        kg(tmp_path, "build")
+        run_kg(tmp_path, "build")
         proc = subprocess.Popen(
             [sys.executable, "-m", "kg", "ingest", str(VALID)],
             env=env,
@@ -112,7 +109,7 @@ def test_killed_ingest_leaves_the_store_as_it_was_or_complete(tmp_path: Path) ->
             os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
         # the next process to open the store (re)builds it from the committed sources if needed
-        assert kg(tmp_path, "build").returncode == 0
+        assert run_kg(tmp_path, "build").returncode == 0
         n = ingested_triples(tmp_path)
         committed = list((tmp_path / "ingest").glob("*.nt"))
         assert not list((tmp_path / "ingest").glob("*.partial")) or n == 0

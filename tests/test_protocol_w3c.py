@@ -31,7 +31,7 @@ from rdflib.namespace import RDF, RDFS
 from werkzeug.test import TestResponse
 
 from kg.web import create_app
-from tests.conftest import BACKENDS, ROOT, make_settings
+from tests.conftest import BACKENDS, ROOT, tmp_settings
 
 SUITE = ROOT.parent / "shared" / "w3c-sparql11-protocol"
 MANIFEST = SUITE / "manifest.ttl"
@@ -134,9 +134,8 @@ TESTS = load_manifest(MANIFEST) if MANIFEST.is_file() else []
 def client(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FlaskClient]:
     """The app on one backend, serving every data file the manifest names as its labelled named graph."""
     graphs = sorted({spec for t in TESTS for spec in t.graph_data})
-    settings = make_settings(store=request.param, threads=1,
-                             store_dir=tmp_path_factory.mktemp(f"w3c-{request.param}") / "store",
-                             extra_files=tuple(f"{label}={file}" for label, file in graphs))
+    settings = tmp_settings(tmp_path_factory.mktemp(f"w3c-{request.param}"), request.param,
+                            extra_files=tuple(f"{label}={file}" for label, file in graphs))
     app: Flask = create_app(settings)
     yield app.test_client()
     app.extensions["kg"].close()
@@ -150,9 +149,8 @@ def update_client(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
     """The app on one backend with an update token and a journal of its own."""
     tmp = tmp_path_factory.mktemp(f"w3c-update-{request.param}")
     graphs = sorted({spec for t in TESTS for spec in t.graph_data})
-    settings = make_settings(store=request.param, threads=1, store_dir=tmp / "store", updates_dir=tmp / "updates",
-                             ingest_dir=tmp / "ingest", update_token=TOKEN,
-                             extra_files=tuple(f"{label}={file}" for label, file in graphs))
+    settings = tmp_settings(tmp, request.param, update_token=TOKEN,
+                            extra_files=tuple(f"{label}={file}" for label, file in graphs))
     app: Flask = create_app(settings)
     yield app.test_client()
     app.extensions["kg"].close()

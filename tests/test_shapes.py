@@ -7,10 +7,9 @@ from pathlib import Path
 import pytest
 import rdflib
 
-from kg import rdfio
-from kg.settings import Settings
-from kg.sources import load_graph, repository_sources
-from kg.validation import load_shapes, validate_graph, validate_new
+from kg import rdfio, validation
+from kg.validation import validate_graph, validate_new
+from tests.conftest import tmp_settings
 
 CASES = Path(__file__).resolve().parent / "cases"
 VALID = sorted((CASES / "valid").glob("*.ttl"))
@@ -18,9 +17,9 @@ INVALID = sorted((CASES / "invalid").glob("*.ttl"))
 
 
 @pytest.fixture(scope="module")
-def context(settings: Settings) -> tuple[rdflib.Graph, rdflib.Graph, rdflib.Graph]:
-    sources = repository_sources(settings)
-    return load_graph(sources[1:]), load_graph(sources[:1]), load_shapes(settings)
+def context(tmp_path_factory: pytest.TempPathFactory) -> tuple[rdflib.Graph, rdflib.Graph, rdflib.Graph]:
+    """(the repository's data, the ontology, the shapes): no extra files, and an empty ingest folder."""
+    return validation.context(tmp_settings(tmp_path_factory.mktemp("shapes"), "memory"))
 
 
 def expected_shape(path: Path) -> str:

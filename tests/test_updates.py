@@ -18,11 +18,10 @@ from rdflib import URIRef
 from kg.build import rebuild
 from kg.errors import StoreError
 from kg.ingest import ingest_files
-from kg.settings import Settings
 from kg.store import open_store
 from kg.updates import journal
 from kg.web import create_app
-from tests.conftest import BACKENDS, ROOT, make_settings
+from tests.conftest import BACKENDS, ROOT, make_settings, tmp_settings
 from tests.live import http, run_kg, running_server
 
 TOKEN = "update-token-for-tests"
@@ -35,17 +34,6 @@ QUESTIONS = PREFIXES + "SELECT (COUNT(DISTINCT ?q) AS ?n) WHERE { ?q a ifc:Resea
 DROP_K_OPERATION = f'DELETE {{ GRAPH ?g {{ ?q ?p ?o }} }} WHERE {{ GRAPH ?g {{ ?q <{IFC}letter> "k" ; ?p ?o }} }}'
 DROP_K = PREFIXES + DROP_K_OPERATION
 VALID = ROOT / "tests" / "cases" / "valid"
-
-
-def tmp_settings(tmp: Path, kind: str, **overrides: object) -> Settings:
-    return make_settings(
-        store=kind,
-        store_dir=tmp / "store",
-        ingest_dir=tmp / "ingest",
-        updates_dir=tmp / "updates",
-        threads=1,
-        **overrides,
-    )
 
 
 @pytest.fixture(params=BACKENDS)
@@ -234,20 +222,17 @@ def test_an_update_that_no_longer_applies_is_named_at_build(tmp_path: Path) -> N
     assert "00000001.json" in str(info.value) and "no longer applies" in str(info.value)
 
 
-kg = run_kg
-
-
 def test_kg_update_applies_lists_and_refuses_with_exit_codes(tmp_path: Path) -> None:
-    done = kg(tmp_path, "update", "-", stdin=DROP_K)
+    done = run_kg(tmp_path, "update", "-", stdin=DROP_K)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("applied: update 1 ")
-    assert kg(tmp_path, "update", "-e", "INSERT DATA { <urn:x:s> <urn:x:p> 1 }").returncode == 2
-    assert kg(tmp_path, "update", "-e", "LOAD <http://127.0.0.1:9/x.ttl>").returncode == 4
-    missing = kg(tmp_path, "update", str(tmp_path / "nope.ru"))
+    assert run_kg(tmp_path, "update", "-e", "INSERT DATA { <urn:x:s> <urn:x:p> 1 }").returncode == 2
+    assert run_kg(tmp_path, "update", "-e", "LOAD <http://127.0.0.1:9/x.ttl>").returncode == 4
+    missing = run_kg(tmp_path, "update", str(tmp_path / "nope.ru"))
     assert missing.returncode == 2 and "nope.ru" in missing.stderr
-    listed = kg(tmp_path, "update", "--list")
+    listed = run_kg(tmp_path, "update", "--list")
     assert listed.returncode == 0 and len(listed.stdout.splitlines()) == 1
-    assert kg(tmp_path, "build", "--force").returncode == 0
+    assert run_kg(tmp_path, "build", "--force").returncode == 0
     store = open_store(tmp_settings(tmp_path, "oxigraph"))
     try:
         assert store.query(QUESTIONS).rows[0][0].toPython() == 10

@@ -21,7 +21,7 @@ from kg import __version__, rdfio, updates
 from kg.errors import InputError, KgError, StoreError
 from kg.namespaces import GRAPH, IFD, META_GRAPH
 from kg.settings import Settings
-from kg.sources import Source, all_sources, fingerprint
+from kg.sources import Source, all_sources, checksum_record, fingerprint, remember_checksums
 from kg.store.base import Store
 from kg.store.memory import MemoryStore
 from kg.store.oxigraph import OxigraphStore, to_oxigraph, to_rdflib
@@ -57,34 +57,33 @@ def provenance_graph(sources: list[Source], root: Path, entries: Sequence[Entry]
     return g
 
 
-def ensure_built(settings: Settings, *, read_only: bool = True, extra: list[Source] | None = None) -> Store:
-    """Open the configured store, building it first when it is missing or its sources changed."""
+def ensure_built(settings: Settings) -> Store:
+    """Open the configured store (read-only on disk), building it first when it is missing or its files changed."""
     if settings.store == "sparql":
         return remote_store(settings)
-    sources = all_sources(settings) + list(extra or [])
-    entries = journal(settings)
     if settings.store == "memory":
-        store = MemoryStore()
+        sources, entries = all_sources(settings), journal(settings)
         graphs: dict[URIRef, rdflib.Graph]
         if entries:
             graphs = _graphs(_filled(sources, settings.root, entries))
         else:
             graphs = {s.graph: s.parse() for s in sources}
             graphs[META_GRAPH] = provenance_graph(sources, settings.root)
+        store = MemoryStore()
         store.replace(graphs)
         return store
-    build_oxigraph(settings.store_path, sources, settings.root, entries=entries)
-    return OxigraphStore(settings.store_path / "db", read_only=read_only)
+    rebuild(settings)
+    return OxigraphStore(settings.store_path / "db", read_only=True)
 
 
-def rebuild(settings: Settings, *, force: bool = False) -> int:
-    """Build the local store from the sources and the update journal unless current; returns its quads."""
-    sources = all_sources(settings)
-    entries = journal(settings)
-    if settings.store == "memory":
-        return len(_filled(sources, settings.root, entries))
-    build_oxigraph(settings.store_path, sources, settings.root, entries=entries, force=force)
-    return _manifest_quads(settings.store_path)
+def rebuild(settings: Settings, *, force: bool = False, extra: Sequence[Source] = ()) -> bool:
+    """Build the on-disk store from the files (and `extra` ones) and the update journal unless it is current;
+    True when it built. The memory and remote stores have nothing on disk: they are built when opened."""
+    if settings.store != "oxigraph":
+        return False
+    _remember_checksums(settings.store_path)
+    sources = all_sources(settings) + list(extra)
+    return build_oxigraph(settings.store_path, sources, settings.root, entries=journal(settings), force=force)
 
 
 def extend(settings: Settings, entries: Sequence[Entry], new: Entry, on_built: Callable[[], None]) -> int:
@@ -95,21 +94,40 @@ def extend(settings: Settings, entries: Sequence[Entry], new: Entry, on_built: C
     runs on the copy; a stale one is rebuilt with the whole journal. The memory backend has nothing on disk
     to swap, so there the build only checks that the update applies.
     """
+    _remember_checksums(settings.store_path)
     sources = all_sources(settings)
     if settings.store == "memory":
         count = len(_filled(sources, settings.root, [*entries, new]))
         on_built()
         return count
     path = settings.store_path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with file_lock(path.parent / f".{path.name}.lock"):
+    with _store_lock(path):
         copy = is_current(path, sources, entries)
-        _build_beside(path, sources, root=settings.root, entries=[*entries, new], on_built=on_built, copy=copy)
-    return _manifest_quads(path)
-
-
-def _manifest_quads(path: Path) -> int:
+        _build_beside(
+            path,
+            sources,
+            root=settings.root,
+            entries=[*entries, new],
+            on_built=on_built,
+            last_step=(lambda store: updates.apply(store, new)) if copy else None,
+        )
     return int(json.loads((path / MANIFEST).read_text())["quads"])
+
+
+def _store_lock(path: Path) -> AbstractContextManager[None]:
+    """The lock of the on-disk store at `path`: one build or swap at a time."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return file_lock(path.parent / f".{path.name}.lock")
+
+
+def _remember_checksums(path: Path) -> None:
+    """Take the checksums of the files the store at `path` was built from, as its manifest recorded them with
+    their size, time and inode (a new process would otherwise read every file again to find them unchanged)."""
+    try:
+        manifest = json.loads((path / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return
+    remember_checksums(s["checksum"] for s in manifest.get("sources", []) if isinstance(s.get("checksum"), dict))
 
 
 def writer_lock(settings: Settings) -> AbstractContextManager[None]:
@@ -167,14 +185,37 @@ def build_oxigraph(
     """Build an on-disk store at `path` unless it is current; returns True when it built.
 
     The new store is written beside the old one and swapped in by renames, so a failed or killed
-    build leaves the previous store as it was.
+    build leaves the previous store as it was. When the only change is new ingests, they are added to a
+    copy of the live store instead of building everything again.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with file_lock(path.parent / f".{path.name}.lock"):
+    with _store_lock(path):
         if not force and is_current(path, sources, entries):
             return False
-        _build_beside(path, sources, root=root, entries=entries)
+        added = [] if force else _new_ingests(path, sources, entries)
+
+        def add(store: ox.Store) -> None:
+            for s in added:
+                _bulk_load(store, s)
+
+        _build_beside(path, sources, root=root, entries=entries, last_step=add if added else None)
         return True
+
+
+def _new_ingests(path: Path, sources: list[Source], entries: Sequence[Entry]) -> list[Source]:
+    """The ingests that are all the store at `path` lacks (nothing else changed), or [] when more changed.
+
+    A build loads an ingest no update came after last of all, so adding it to the live store gives the same.
+    """
+    after_updates = {name for e in entries for name in e.after_ingests}
+    added = [s for s in sources if str(s.graph).startswith(INGEST_PREFIX) and str(s.graph) not in after_updates]
+    try:
+        built = {src["graph"] for src in json.loads((path / MANIFEST).read_text()).get("sources", [])}
+    except (OSError, ValueError):
+        return []
+    added = [s for s in added if str(s.graph) not in built]
+    if not added or not is_current(path, [s for s in sources if s not in added], entries):
+        return []
+    return added
 
 
 def _build_beside(
@@ -184,22 +225,23 @@ def _build_beside(
     root: Path,
     entries: Sequence[Entry],
     on_built: Callable[[], None] | None = None,
-    copy: bool = False,
+    last_step: Callable[[ox.Store], None] | None = None,
 ) -> None:
     """Write the store beside `path`, run `on_built`, swap it in (the caller holds the store's lock).
 
-    With `copy`, the live store (built from all entries but the last) is copied and the last entry applied.
+    With `last_step`, the live store is copied and only that step runs on the copy (the live store must
+    hold everything else); without, everything is loaded and replayed.
     """
     tmp = path.parent / f".{path.name}.building"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     started = time.monotonic()
-    if copy:
+    if last_step is not None:
         live = ox.Store.read_only(str(path / "db"))
         live.backup(str(tmp / "db"))  # a checkpoint: hard links to the immutable table files
         del live
         store = ox.Store(str(tmp / "db"))
-        updates.apply(store, entries[-1])
+        last_step(store)
         _provenance(store, sources, root, entries)
     else:
         (tmp / "db").mkdir()
@@ -211,7 +253,10 @@ def _build_beside(
         "fingerprint": content_fingerprint(sources, entries),
         "quads": count,
         "seconds": round(time.monotonic() - started, 3),
-        "sources": [{"file": _relative(s.path, root), "graph": str(s.graph)} for s in sources],
+        "sources": [
+            {"file": _relative(s.path, root), "graph": str(s.graph), "checksum": checksum_record(s.path)}
+            for s in sources
+        ],
         "updates": [e.seq for e in entries],
     }
     (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2))
@@ -281,8 +326,11 @@ def _bulk_load(store: ox.Store, source: Source) -> None:
         "json-ld": ox.RdfFormat.JSON_LD,
     }.get(rdfio.format_for_path(source.path))
     if fmt is None:
-        rdfio.parse_file(source.path)  # raises a clear error for formats we do not bulk-load
-        raise InputError("unsupported format for the store", source=str(source.path))
+        raise InputError(
+            "this format holds named graphs of its own; the store keeps one named graph per file",
+            source=str(source.path),
+            hint="give the data as Turtle (.ttl), N-Triples (.nt), RDF/XML (.rdf, .owl) or JSON-LD (.jsonld)",
+        )
     try:
         store.bulk_load(
             path=str(source.path),

@@ -11,7 +11,7 @@ from kg import formatting, reasoning, results, stats
 from kg.errors import InputError, KgError
 from kg.queries import QueryCatalog, SavedQuery, parse_saved_query
 from kg.settings import Settings
-from kg.sources import all_sources, extra_sources
+from kg.sources import extra_sources
 from kg.store import open_store
 
 
@@ -61,14 +61,12 @@ def main(ctx: click.Context, store: str | None, endpoint: str | None, store_dir:
 @click.pass_obj
 def build(settings: Settings, force: bool, files: tuple[Path, ...]) -> None:
     """Build the store from the ontology, data/ and any extra FILES (skipped when nothing changed)."""
-    from kg.build import build_oxigraph
-    from kg.updates import journal
+    from kg.build import rebuild
 
-    sources = all_sources(settings) + extra_sources(list(files))
     if settings.store == "memory":
         click.echo("the memory store is built on every command; nothing to do")
         return
-    built = build_oxigraph(settings.store_path, sources, settings.root, entries=journal(settings), force=force)
+    built = rebuild(settings, force=force, extra=extra_sources(list(files)))
     click.echo(("built" if built else "up to date") + f": {settings.store_path}")
 
 

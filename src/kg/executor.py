@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import queue
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -64,7 +64,7 @@ class IngestRequest:
     agent: str
 
 
-def _ingest(settings: Settings, req: IngestRequest) -> tuple:  # type: ignore[type-arg]
+def _ingest(settings: Settings, req: IngestRequest, cache: dict[str, Any]) -> tuple:  # type: ignore[type-arg]
     """Validate and add case data in the worker, so the time limit can stop a slow validation."""
     import rdflib
 
@@ -85,7 +85,7 @@ def _from_nt(data: bytes) -> Any:
         raise errors.InputError(f"the data holds terms that cannot be written as N-Triples: {exc}") from exc
 
 
-def _update(settings: Settings, req: UpdateRequest) -> tuple:  # type: ignore[type-arg]
+def _update(settings: Settings, req: UpdateRequest, cache: dict[str, Any]) -> tuple:  # type: ignore[type-arg]
     """Apply an update in the worker, so the time limit can stop a runaway WHERE clause."""
     from kg.updates import commit
 
@@ -101,16 +101,36 @@ def _update(settings: Settings, req: UpdateRequest) -> tuple:  # type: ignore[ty
     return ("ok", result)
 
 
-def _validate(context: list, settings: Settings, req: ValidateRequest) -> tuple:  # type: ignore[type-arg]
+def _validate(settings: Settings, req: ValidateRequest, cache: dict[str, Any]) -> tuple:  # type: ignore[type-arg]
     """Validate new data in the worker (so the time limit can stop it); the context is loaded once."""
+    from kg.validation import context, validate_new
 
-    from kg.validation import context as validation_context
-    from kg.validation import validate_new
-
-    if not context:
-        context.extend(validation_context(settings))
-    report = validate_new(_from_nt(req.data), *context)
+    if "validation" not in cache:
+        cache["validation"] = context(settings)
+    report = validate_new(_from_nt(req.data), *cache["validation"])
     return ("ok", (report.conforms, report.findings, report.graph.serialize(format="nt", encoding="utf-8")))
+
+
+Job = Request | ValidateRequest | UpdateRequest | IngestRequest
+_JOBS: dict[type, Callable[[Settings, Any, dict[str, Any]], tuple]] = {  # type: ignore[type-arg]
+    ValidateRequest: _validate,
+    UpdateRequest: _update,
+    IngestRequest: _ingest,
+}
+# what each kind of job is called in messages, and what to do when the time limit stops it
+_KINDS: dict[type, tuple[str, str]] = {
+    Request: ("query", "make the query more selective (LIMIT, fewer joins) or ask the operator for a longer limit"),
+    ValidateRequest: ("validation", "send smaller case files, or ask the operator for a longer limit"),
+    UpdateRequest: (
+        "update",
+        "nothing was changed; make the WHERE clause more selective, or ask the operator for a longer limit",
+    ),
+    IngestRequest: (
+        "ingest",
+        "nothing was added (unless the same data was committed just before the limit: POST it again to see); "
+        "send smaller case files, or ask the operator for a longer limit",
+    ),
+}
 
 
 def _serve(settings: Settings, conn: Connection) -> None:
@@ -124,24 +144,19 @@ def _serve(settings: Settings, conn: Connection) -> None:
         conn.send(("error", type(exc).__name__, str(exc)))
         return
     conn.send(("ready",))
-    validation_context: list = []  # type: ignore[type-arg]
+    cache: dict[str, Any] = {}  # what a job loads once per worker (the validation context)
     while True:
         try:
-            req: Request | ValidateRequest | UpdateRequest | IngestRequest = conn.recv()
+            req: Job = conn.recv()
         except (EOFError, OSError):
             return
-        if isinstance(req, ValidateRequest | UpdateRequest | IngestRequest):
+        if not isinstance(req, Request):
             try:
-                if isinstance(req, ValidateRequest):
-                    conn.send(_validate(validation_context, settings, req))
-                elif isinstance(req, IngestRequest):
-                    conn.send(_ingest(settings, req))
-                else:
-                    conn.send(_update(settings, req))
+                conn.send(_JOBS[type(req)](settings, req, cache))
             except errors.KgError as exc:
                 conn.send(("error", type(exc).__name__, exc.message))
             except Exception as exc:  # pySHACL or engine failures are answered, not fatal
-                what = {ValidateRequest: "validation", IngestRequest: "ingest"}.get(type(req), "update")
+                what = _KINDS[type(req)][0]
                 conn.send(("error", "StoreError", f"the {what} failed: {type(exc).__name__}: {exc}"))
             continue
         try:
@@ -258,13 +273,11 @@ class QueryExecutor:
     ) -> Answer:
         """Evaluate and serialise a query; QueryTimeout when it runs past `timeout` seconds."""
         request = Request(sparql, bindings, default_graphs, named_graphs, tabular_format, graph_format)
-        return self._call(request, self.settings.query_timeout if timeout is None else timeout, "query")
+        return self._call(request, timeout)
 
     def validate(self, data: bytes, *, timeout: float | None = None) -> tuple:  # type: ignore[type-arg]
         """Validate new data (N-Triples) in a worker under the time limit: (conforms, findings, report as N-Triples)."""
-        return self._call(
-            ValidateRequest(data), self.settings.query_timeout if timeout is None else timeout, "validation"
-        )
+        return self._call(ValidateRequest(data), timeout)
 
     def update(self, request: UpdateRequest, *, timeout: float | None = None) -> Any:
         """Apply a SPARQL Update in a worker under the time limit (see `kg.updates.commit`).
@@ -275,21 +288,23 @@ class QueryExecutor:
         from kg.updates import UpdateResult, committed
 
         try:
-            return self._call(request, self.settings.query_timeout if timeout is None else timeout, "update")
+            return self._call(request, timeout)
         except errors.QueryTimeout:
             entry = committed(self.settings, request.request_id)
             if entry is None:
                 raise
             from kg.build import rebuild
 
-            quads = rebuild(self.settings)  # it was stopped between its commit point and the swap
-            return UpdateResult(entry.seq, entry.graph, quads, 0.0)
+            rebuild(self.settings)  # it was stopped between its commit point and the swap
+            return UpdateResult(entry.seq, entry.graph, None, 0.0)
 
     def ingest(self, request: IngestRequest, *, timeout: float | None = None) -> Any:
         """Validate and add case data in a worker under the time limit (see `kg.ingest.ingest`)."""
-        return self._call(request, self.settings.query_timeout if timeout is None else timeout, "ingest")
+        return self._call(request, timeout)
 
-    def _call(self, request: Request | ValidateRequest | UpdateRequest | IngestRequest, limit: float, what: str) -> Any:
+    def _call(self, request: Job, timeout: float | None) -> Any:
+        limit = self.settings.query_timeout if timeout is None else timeout
+        what, hint = _KINDS[type(request)]
         try:
             worker = self._idle.get(timeout=self.settings.queue_wait)
         except queue.Empty:
@@ -307,15 +322,7 @@ class QueryExecutor:
                 worker.kill()
                 worker = _Worker(self.settings, self._ctx)
                 raise errors.QueryTimeout(
-                    f"the {what} was stopped after {limit:g} s, the time limit of this endpoint",
-                    hint={
-                        "query": "make the query more selective (LIMIT, fewer joins) "
-                        "or ask the operator for a longer limit",
-                        "update": "nothing was changed; make the WHERE clause more selective, or ask the operator "
-                        "for a longer limit",
-                        "ingest": "nothing was added (unless the same data was committed just before the limit: "
-                        "POST it again to see); send smaller case files, or ask the operator for a longer limit",
-                    }.get(what, "send smaller case files, or ask the operator for a longer limit"),
+                    f"the {what} was stopped after {limit:g} s, the time limit of this endpoint", hint=hint
                 )
             msg = worker.conn.recv()
         except (EOFError, OSError, BrokenPipeError) as exc:

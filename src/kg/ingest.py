@@ -19,6 +19,7 @@ from pathlib import Path
 
 import rdflib
 from rdflib import Literal, URIRef
+from rdflib.compare import to_canonical_graph
 from rdflib.namespace import DCTERMS, PROV, RDF, RDFS, XSD
 
 from kg import rdfio
@@ -41,7 +42,9 @@ class IngestResult:
 
 
 def _digest(data: rdflib.Graph) -> str:
-    lines = sorted(data.serialize(format="nt", encoding="utf-8").decode("utf-8").splitlines())
+    """A checksum of the data that does not depend on how its blank nodes happen to be labelled."""
+    canonical = to_canonical_graph(data)
+    lines = sorted(canonical.serialize(format="nt", encoding="utf-8").decode("utf-8").splitlines())
     return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()
 
 
@@ -80,8 +83,7 @@ def ingest(
             os.fsync(fh.fileno())
         os.replace(tmp, target)  # the commit point
         fsync_dir(settings.ingest_path)
-    if settings.store == "oxigraph":
-        rebuild(settings)
+    rebuild(settings)
     return IngestResult(graph, len(data), report, committed=True, path=target)
 
 
@@ -89,9 +91,7 @@ def ingest_files(
     settings: Settings, paths: list[Path], *, agent: str | None = None, dry_run: bool = False
 ) -> IngestResult:
     """Ingest the union of the given files as one ingest (all of them or none)."""
-    data = rdflib.Graph()
-    for path in paths:
-        rdfio.parse_file(path, data)
+    data = rdfio.parse_files(paths)
     name = ", ".join(p.name for p in paths)
     return ingest(settings, data, source_name=name, agent=agent, dry_run=dry_run)
 

@@ -35,8 +35,3 @@ PREFIXES: dict[str, str] = {
     "wd": "http://www.wikidata.org/entity/",
     "xsd": "http://www.w3.org/2001/XMLSchema#",
 }
-
-
-def data_graph(stem: str) -> URIRef:
-    """The named graph that holds `data/<stem>.ttl`."""
-    return GRAPH[stem]

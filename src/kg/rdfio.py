@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import xml.sax
+from collections.abc import Iterable
 from pathlib import Path
 
 import rdflib
@@ -61,6 +62,14 @@ def parse_file(path: Path, graph: rdflib.Graph | None = None) -> rdflib.Graph:
     except OSError as exc:
         raise InputError(f"cannot read the file: {exc.strerror}", source=str(path)) from exc
     return parse_bytes(data, format_for_path(path), source=str(path), graph=graph)
+
+
+def parse_files(paths: Iterable[Path], graph: rdflib.Graph | None = None) -> rdflib.Graph:
+    """Parse RDF files into one graph (`graph`, or a new one)."""
+    target = rdflib.Graph() if graph is None else graph
+    for path in paths:
+        parse_file(path, target)
+    return target
 
 
 def parse_bytes(

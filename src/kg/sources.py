@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,20 +18,33 @@ from kg.settings import Settings
 _CHECKSUMS: dict[tuple[str, int, int, int], str] = {}
 
 
-def file_sha256(path: Path) -> str:
-    """A file's checksum, read in chunks (data files can be gigabytes); remembered in this process until the
-    file's size, modification time or inode changes."""
+def _state(path: Path) -> tuple[str, int, int, int]:
     st = path.stat()
-    key = (str(path.resolve()), st.st_size, st.st_mtime_ns, st.st_ino)
-    cached = _CHECKSUMS.get(key)
-    if cached is not None:
-        return cached
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    _CHECKSUMS[key] = h.hexdigest()
+    return (str(path.resolve()), st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+def file_sha256(path: Path) -> str:
+    """A file's checksum (data files can be gigabytes); remembered until its size, time or inode changes."""
+    key = _state(path)
+    if key not in _CHECKSUMS:
+        with open(path, "rb") as fh:
+            _CHECKSUMS[key] = hashlib.file_digest(fh, "sha256").hexdigest()
     return _CHECKSUMS[key]
+
+
+def checksum_record(path: Path) -> dict[str, object]:
+    """A file's checksum with the state it was taken in, for `remember_checksums` in another process."""
+    path_text, size, mtime_ns, inode = _state(path)
+    return {"path": path_text, "size": size, "mtime_ns": mtime_ns, "inode": inode, "sha256": file_sha256(path)}
+
+
+def remember_checksums(records: Iterable[dict]) -> None:  # type: ignore[type-arg]
+    """Trust checksums recorded by `checksum_record` for files still in the same state."""
+    for r in records:
+        try:
+            _CHECKSUMS[(str(r["path"]), int(r["size"]), int(r["mtime_ns"]), int(r["inode"]))] = str(r["sha256"])
+        except (KeyError, TypeError, ValueError):
+            continue
 
 
 @dataclass(frozen=True)
@@ -106,7 +120,4 @@ def fingerprint(sources: list[Source]) -> str:
 
 def load_graph(sources: list[Source]) -> rdflib.Graph:
     """All sources merged into one plain rdflib graph (for validation and reasoning)."""
-    g = rdflib.Graph()
-    for s in sources:
-        rdfio.parse_file(s.path, g)
-    return g
+    return rdfio.parse_files(s.path for s in sources)

@@ -210,6 +210,8 @@ def commit(
     check(text, settings)
     if settings.store == "sparql":
         remote_store(settings).update(text, using=using, using_named=using_named)
+        settings.updates_path.mkdir(parents=True, exist_ok=True)
+        os.utime(settings.updates_path)  # nothing to keep here, but what is cached of the store is now stale
         return UpdateResult(None, None, None, round(time.monotonic() - started, 3))
     engine_text = one_prologue(text)
     parse_check(engine_text, base)
@@ -233,7 +235,8 @@ def commit(
             time=dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
             agent=agent,
             request_id=request_id or uuid.uuid4().hex,
-            path=folder / f".{seq:08d}.json.partial",
+            # beside the journal, not in it: a refused update must not touch the folder the workers watch
+            path=folder.parent / f".{folder.name}.{seq:08d}.partial",
             pending=True,
         )
         with open(entry.path, "w", encoding="utf-8") as fh:

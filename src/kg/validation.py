@@ -12,10 +12,10 @@ from rdflib.namespace import RDF, SH
 
 from kg import rdfio
 from kg.errors import InputError
-from kg.namespaces import PREFIXES
+from kg.namespaces import META_GRAPH, ONTOLOGY_GRAPH, PREFIXES
 from kg.results import short
 from kg.settings import Settings
-from kg.sources import all_sources, load_graph, shape_files
+from kg.sources import shape_files
 
 
 @dataclass(frozen=True)
@@ -67,26 +67,37 @@ class Report:
 
 
 def load_shapes(settings: Settings) -> rdflib.Graph:
-    shapes = rdflib.Graph()
-    for path in shape_files(settings):
-        rdfio.parse_file(path, shapes)
+    shapes = rdfio.parse_files(shape_files(settings))
     if len(shapes) == 0:
         raise InputError("no shapes found", source=str(settings.shapes_dir))
     return shapes
 
 
 def context(settings: Settings) -> tuple[rdflib.Graph, rdflib.Graph, rdflib.Graph]:
-    """What new data is validated with: (the existing graph, the ontology, the shapes)."""
-    sources = all_sources(settings)
-    return load_graph(sources[1:]), load_graph(sources[:1]), load_shapes(settings)
+    """What new data is validated with: (the existing graph, the ontology, the shapes).
+
+    Both graphs are read from the store, so they hold what ingests and updates made of the files; the
+    provenance graph is not data and is left out.
+    """
+    from kg.store import open_store
+
+    existing, ontology = rdflib.Graph(), rdflib.Graph()
+    store = open_store(settings)
+    try:
+        for s, p, o, g in store.quads():
+            if g == ONTOLOGY_GRAPH:
+                ontology.add((s, p, o))
+            elif g != META_GRAPH:
+                existing.add((s, p, o))
+    finally:
+        store.close()
+    return existing, ontology, load_shapes(settings)
 
 
 def validate(settings: Settings, files: list[Path] | None = None, *, data: rdflib.Graph | None = None) -> Report:
     """Validate the repository's data, or new data (files or a graph) together with it."""
     existing, ontology, shapes = context(settings)
-    new = rdflib.Graph()
-    for path in files or []:
-        rdfio.parse_file(path, new)
+    new = rdfio.parse_files(files or [])
     if data is not None:
         new += data
     if not files and data is None:

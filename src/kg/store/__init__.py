@@ -8,8 +8,8 @@ from kg.store.base import QueryResult, Store
 __all__ = ["QueryResult", "Store", "open_store"]
 
 
-def open_store(settings: Settings, *, read_only: bool = True) -> Store:
+def open_store(settings: Settings) -> Store:
     """The store the settings name, built from the repository's sources when it is missing or stale."""
     from kg.build import ensure_built
 
-    return ensure_built(settings, read_only=read_only)
+    return ensure_built(settings)

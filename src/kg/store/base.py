@@ -6,6 +6,8 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import islice
+from typing import TypeVar
 
 import rdflib
 from rdflib.term import Identifier, URIRef
@@ -31,6 +33,17 @@ class QueryResult:
 
 
 Quad = tuple[Identifier, Identifier, Identifier, URIRef]
+T = TypeVar("T")
+
+
+def capped(items: Iterable[T], max_rows: int | None) -> tuple[list[T], bool]:
+    """At most `max_rows` items (all when None), read lazily, and whether there were more."""
+    if max_rows is None:
+        return list(items), False
+    kept = list(islice(items, max_rows + 1))
+    return kept[:max_rows], len(kept) > max_rows
+
+
 _VARNAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -59,10 +72,6 @@ class Store(ABC):
     """A quad store: the data in named graphs, the default graph their union."""
 
     kind: str = "abstract"
-
-    @abstractmethod
-    def replace(self, graphs: Mapping[URIRef, Iterable[tuple[Identifier, Identifier, Identifier]]]) -> None:
-        """Replace the whole content with these graphs, all or nothing."""
 
     @abstractmethod
     def query(

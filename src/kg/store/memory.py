@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from itertools import islice
 
 import rdflib
 import rdflib.plugins.sparql
@@ -11,7 +10,7 @@ from rdflib.plugins.sparql import prepareQuery
 from rdflib.term import Identifier, URIRef, Variable
 
 from kg.errors import QuerySyntaxError
-from kg.store.base import Quad, QueryResult, Store
+from kg.store.base import Quad, QueryResult, Store, capped
 
 
 class MemoryStore(Store):
@@ -25,6 +24,7 @@ class MemoryStore(Store):
         self._ds = rdflib.Dataset(default_union=True)
 
     def replace(self, graphs: Mapping[URIRef, Iterable[tuple[Identifier, Identifier, Identifier]]]) -> None:
+        """Replace the whole content with these graphs, all or nothing."""
         fresh = rdflib.Dataset(default_union=True)
         for name, triples in graphs.items():
             g = fresh.graph(name)
@@ -56,17 +56,14 @@ class MemoryStore(Store):
             return QueryResult("ASK", boolean=bool(result.askAnswer))
         if result.type == "SELECT":
             variables = [str(v) for v in result.vars or []]
-            cap = None if max_rows is None else max_rows + 1
-            rows = [
-                tuple(row[v] if v in row.labels else None for v in variables)  # type: ignore[union-attr]
-                for row in islice(result, cap)
-            ]
-            truncated = max_rows is not None and len(rows) > max_rows
-            return QueryResult("SELECT", variables=variables, rows=rows[:max_rows], truncated=truncated)
+            rows, truncated = capped(
+                (tuple(row[v] if v in row.labels else None for v in variables) for row in result),  # type: ignore[union-attr]
+                max_rows,
+            )
+            return QueryResult("SELECT", variables=variables, rows=rows, truncated=truncated)
+        triples, truncated = capped(result.graph or [], max_rows)
         g = rdflib.Graph()
-        triples = list(result.graph or [])
-        truncated = max_rows is not None and len(triples) > max_rows
-        for t in triples[:max_rows]:
+        for t in triples:
             g.add(t)
         return QueryResult("GRAPH", graph=g, truncated=truncated)
 

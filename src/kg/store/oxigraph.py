@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from itertools import islice
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -12,7 +11,7 @@ from rdflib.term import BNode, Identifier, Literal, URIRef
 
 from kg.errors import QuerySyntaxError, StoreError
 from kg.sparqltext import has_dataset_clause
-from kg.store.base import Quad, QueryResult, Store, with_values
+from kg.store.base import Quad, QueryResult, Store, capped, with_values
 
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 _RDF_LANGSTRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
@@ -50,35 +49,19 @@ def to_oxigraph(term: Identifier) -> ox.NamedNode | ox.BlankNode | ox.Literal:
 
 
 class OxigraphStore(Store):
-    """A pyoxigraph store; `path=None` keeps it in memory."""
+    """A pyoxigraph store on disk (the build writes it; this class reads it)."""
 
     kind = "oxigraph"
 
-    def __init__(self, path: Path | None = None, *, read_only: bool = False) -> None:
+    def __init__(self, path: Path, *, read_only: bool = False) -> None:
         self.path = path
         try:
-            if path is None:
-                self._store = ox.Store()
-            elif read_only:
+            if read_only:
                 self._store = ox.Store.read_only(str(path))
             else:
                 self._store = ox.Store(str(path))
         except OSError as exc:
             raise StoreError(f"cannot open the Oxigraph store at {path}: {exc}") from exc
-
-    @property
-    def native(self) -> ox.Store:
-        """The underlying pyoxigraph store (for bulk loading by the build)."""
-        return self._store
-
-    def replace(self, graphs: Mapping[URIRef, Iterable[tuple[Identifier, Identifier, Identifier]]]) -> None:
-        quads = [
-            ox.Quad(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o), ox.NamedNode(str(name)))  # type: ignore[arg-type]
-            for name, triples in graphs.items()
-            for s, p, o in triples
-        ]
-        self._store.clear()
-        self._store.extend(quads)
 
     def query(
         self,
@@ -106,19 +89,16 @@ class OxigraphStore(Store):
             raise StoreError(f"the store failed while answering: {exc}") from exc
         if isinstance(result, ox.QueryBoolean):
             return QueryResult("ASK", boolean=bool(result))
-        cap = None if max_rows is None else max_rows + 1
         if isinstance(result, ox.QuerySolutions):
             variables = [v.value for v in result.variables]
-            rows = [
-                tuple(None if sol[v] is None else to_rdflib(sol[v]) for v in variables)  # type: ignore[index]
-                for sol in islice(result, cap)
-            ]
-            truncated = max_rows is not None and len(rows) > max_rows
-            return QueryResult("SELECT", variables=variables, rows=rows[:max_rows], truncated=truncated)
+            rows, truncated = capped(
+                (tuple(None if sol[v] is None else to_rdflib(sol[v]) for v in variables) for sol in result),  # type: ignore[index]
+                max_rows,
+            )
+            return QueryResult("SELECT", variables=variables, rows=rows, truncated=truncated)
+        triples, truncated = capped(result, max_rows)
         g = rdflib.Graph()
-        triples = list(islice(result, cap))
-        truncated = max_rows is not None and len(triples) > max_rows
-        for t in triples[:max_rows]:
+        for t in triples:
             g.add((to_rdflib(t.subject), to_rdflib(t.predicate), to_rdflib(t.object)))
         return QueryResult("GRAPH", graph=g, truncated=truncated)
 

@@ -19,7 +19,7 @@ import rdflib
 from rdflib.term import BNode, Identifier, Literal, URIRef
 
 from kg.errors import QuerySyntaxError, StoreError
-from kg.store.base import Quad, QueryResult, Store, with_values
+from kg.store.base import Quad, QueryResult, Store, capped, with_values
 
 _SRX = "{http://www.w3.org/2005/sparql-results#}"
 
@@ -74,10 +74,6 @@ class RemoteStore(Store):
             "*/*",
         )
 
-    def replace(self, graphs: Mapping[URIRef, Iterable[tuple[Identifier, Identifier, Identifier]]]) -> None:
-        for name, triples in graphs.items():
-            self.load_graph(name, triples)
-
     def load_graph(
         self, name: URIRef, triples: Iterable[tuple[Identifier, Identifier, Identifier]], *, chunk: int = 2000
     ) -> int:
@@ -120,8 +116,14 @@ class RemoteStore(Store):
         )
         raw = self._post(self.endpoint, body, "application/x-www-form-urlencoded", accept)
         result = _parse_answer(raw)
-        if max_rows is not None and result.kind == "SELECT" and len(result.rows) > max_rows:
-            result.rows, result.truncated = result.rows[:max_rows], True
+        if result.kind == "SELECT":
+            result.rows, result.truncated = capped(result.rows, max_rows)
+        elif result.graph is not None:
+            triples, result.truncated = capped(result.graph, max_rows)
+            if result.truncated:
+                result.graph = rdflib.Graph()
+                for t in triples:
+                    result.graph.add(t)
         return result
 
     def graph_names(self) -> list[URIRef]:

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import hmac
 
-from flask import current_app, request
+from flask import request
 
 from kg.errors import Forbidden
+from kg.web.services import current
 
 
 def require_update_token(what: str) -> None:
     """Raise Forbidden unless the server has an update token and the request carries it."""
-    token = current_app.extensions["kg"].settings.update_token
+    token = current().settings.update_token
     if not token:
         raise Forbidden(
             f"this endpoint is read-only: {what} is refused",

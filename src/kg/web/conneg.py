@@ -76,13 +76,12 @@ def prefers_html() -> bool:
     return best == "text/html" and accept["text/html"] > 0
 
 
-def graph_format(default: str = "turtle") -> str:
-    """The RDF syntax for a graph response (format parameter, then Accept)."""
-    fmt = request.args.get("format")
-    if fmt:
+def graph_format() -> str:
+    """The RDF syntax for a graph response (format parameter, then Accept, else Turtle)."""
+    if request.args.get("format"):
         return result_formats()[1]
     best = request.accept_mimetypes.best_match(list(GRAPH))
-    return GRAPH[best] if best else default
+    return GRAPH[best] if best else DEFAULT[1]
 
 
 def answer_response(answer: Answer) -> Response:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 import rdflib
-from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask import Blueprint, Response, abort, render_template, request
 from rdflib import URIRef
 from rdflib.namespace import OWL, RDF, RDFS, SKOS
 
@@ -14,13 +14,13 @@ from kg.namespaces import IFC, IFD
 from kg.results import GRAPH_FORMATS, short
 from kg.sparqltext import is_absolute_iri
 from kg.web import conneg
-from kg.web.services import Services
+from kg.web.services import current
 
 bp = Blueprint("linked", __name__)
 
-# No GROUP BY here: a bound variable must be in scope where the engine joins its binding (Oxigraph binds with a
-# trailing VALUES clause, which an aggregate query applies after grouping, binding nothing). Duplicates from
-# several labels are dropped in Python (`_first`).
+# The IRI (?s or ?o) is bound by the store: a VALUES block at the start of the WHERE clause
+# (`kg.store.base.with_values`; rdflib's initBindings in the memory store). Duplicate rows from several labels
+# are dropped in Python (`_first`, the first label in sort order wins), not by GROUP BY.
 _OUT = """PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
 SELECT ?p ?o ?label WHERE { ?s ?p ?o OPTIONAL { ?o rdfs:label ?label } } ORDER BY ?p ?o ?label LIMIT 2000"""
 _IN = """PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
@@ -46,10 +46,6 @@ def _first(rows: list[dict], *keys: str) -> list[dict]:
             seen.add(key)
             out.append(row)
     return out
-
-
-def services() -> Services:
-    return current_app.extensions["kg"]
 
 
 def _term(binding: dict) -> dict:
@@ -104,15 +100,12 @@ def _esc(text: str) -> str:
 
 
 def describe(iri: URIRef) -> Response:
-    svc = services()
+    svc = current()
     if not conneg.prefers_html():
         fmt = conneg.graph_format()
         if b"true" not in svc.query(_EXISTS, bindings={"s": iri}).body:
             raise NotFound(f"nothing is known about <{iri}>")
-        answer = svc.query(_DESCRIBE, bindings={"s": iri}, graph_format=fmt)
-        resp = Response(answer.body, mimetype=GRAPH_FORMATS[fmt][0])
-        resp.headers["Vary"] = "Accept"
-        return resp
+        return conneg.answer_response(svc.query(_DESCRIBE, bindings={"s": iri}, graph_format=fmt))
     out = _first(svc.select(_OUT, {"s": iri}), "p", "o")
     incoming = _first(svc.select(_IN, {"o": iri}), "s", "p")
     if not out and not incoming:
@@ -147,7 +140,7 @@ def resource() -> Response:
 @bp.get("/id/<path:rest>")
 def own_resource(rest: str) -> Response:
     """Our own IRIs resolve at their own path when this server's public base matches the namespace."""
-    base = services().settings.public_base.rstrip("/") + "/"
+    base = current().settings.public_base.rstrip("/") + "/"
     if base != request.url_root:
         abort(404)
     return describe(IFD[rest])
@@ -155,12 +148,9 @@ def own_resource(rest: str) -> Response:
 
 @bp.get("/ontology")
 def ontology() -> Response:
-    g = services().ontology_graph()
+    g = current().ontology_graph()
     if not conneg.prefers_html():
-        fmt = conneg.graph_format()
-        media, name = GRAPH_FORMATS[fmt]
-        for prefix, ns in g.namespaces():
-            g.bind(prefix, ns)
+        media, name = GRAPH_FORMATS[conneg.graph_format()]
         resp = Response(g.serialize(format=name, encoding="utf-8"), mimetype=media)
         resp.headers["Vary"] = "Accept"
         return resp

@@ -5,24 +5,22 @@ from __future__ import annotations
 import json
 
 import rdflib
-from flask import Blueprint, Response, current_app, request, url_for
+from flask import Blueprint, Response, request, url_for
 from rdflib import BNode, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, RDF, RDFS, XSD
 
 from kg import __version__
+from kg.errors import NotFound
 from kg.namespaces import IFD, PREFIXES
+from kg.results import GRAPH_FORMATS
 from kg.web import conneg
-from kg.web.services import Services
+from kg.web.services import current
 
 bp = Blueprint("meta", __name__)
 SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
 VOID = Namespace("http://rdfs.org/ns/void#")
 FORMATS = Namespace("http://www.w3.org/ns/formats/")
-DUMPS = {
-    "ttl": ("turtle", "text/turtle"),
-    "nt": ("nt", "application/n-triples"),
-    "jsonld": ("jsonld", "application/ld+json"),
-}
+DUMPS = {"ttl": "turtle", "nt": "nt", "jsonld": "jsonld"}  # file extension -> format (media type: GRAPH_FORMATS)
 
 _STATS = """SELECT (COUNT(*) AS ?triples) (COUNT(DISTINCT ?s) AS ?subjects) (COUNT(DISTINCT ?p) AS ?properties)
 (COUNT(DISTINCT ?o) AS ?objects) WHERE { ?s ?p ?o }"""
@@ -31,10 +29,13 @@ _PROPERTIES = "SELECT ?p (COUNT(*) AS ?n) WHERE { ?s ?p ?o } GROUP BY ?p ORDER B
 _GRAPHS = "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g ORDER BY ?g"
 _LINKS = """SELECT ?p (COUNT(*) AS ?n) WHERE { ?s ?p ?o FILTER(STRSTARTS(STR(?o), "http://www.wikidata.org/entity/")) }
 GROUP BY ?p ORDER BY ?p"""
+_AGGREGATES = {"stats": _STATS, "graphs": _GRAPHS, "classes": _CLASSES, "properties": _PROPERTIES, "links": _LINKS}
 
 
-def services() -> Services:
-    return current_app.extensions["kg"]
+def _statistics() -> dict[str, list[dict]]:
+    """The VoID statistics (whole-store aggregates): computed once per store generation, not per request."""
+    svc = current()
+    return svc.per_generation("void", lambda: {key: svc.select(query) for key, query in _AGGREGATES.items()})
 
 
 def _int(b: dict) -> int:
@@ -43,7 +44,8 @@ def _int(b: dict) -> int:
 
 def description_graph() -> rdflib.Graph:
     """The SPARQL 1.1 Service Description of this endpoint, with a VoID description computed from the data."""
-    svc = services()
+    svc = current()
+    statistics = _statistics()
     endpoint = URIRef(request.url_root.rstrip("/") + "/sparql")
     dataset = URIRef(request.url_root.rstrip("/") + "/dataset")
     g = rdflib.Graph()
@@ -73,9 +75,9 @@ def description_graph() -> rdflib.Graph:
     g.add((default_dataset, SD.defaultGraph, default_graph))
     g.add((default_graph, RDF.type, SD.Graph))
     g.add((default_graph, RDFS.comment, Literal("the union of all named graphs", lang="en")))
-    stats = svc.select(_STATS)[0]
+    stats = statistics["stats"][0]
     g.add((default_graph, VOID.triples, Literal(_int(stats["triples"]))))
-    for row in svc.select(_GRAPHS):
+    for row in statistics["graphs"]:
         ng, graph = BNode(), BNode()
         g.add((default_dataset, SD.namedGraph, ng))
         g.add((ng, SD.name, URIRef(row["g"]["value"])))
@@ -95,22 +97,22 @@ def description_graph() -> rdflib.Graph:
     g.add((dataset, VOID.distinctSubjects, Literal(_int(stats["subjects"]))))
     g.add((dataset, VOID.distinctObjects, Literal(_int(stats["objects"]))))
     g.add((dataset, VOID.properties, Literal(_int(stats["properties"]))))
-    for ext, (_, media) in DUMPS.items():
+    for ext, fmt in DUMPS.items():
         dump = URIRef(url_for("meta.dump", ext=ext, _external=True))
         dist = BNode()
         g.add((dataset, VOID.dataDump, dump))
         g.add((dataset, DCAT.distribution, dist))
         g.add((dist, RDF.type, DCAT.Distribution))
         g.add((dist, DCAT.downloadURL, dump))
-        g.add((dist, DCAT.mediaType, Literal(media)))
-    classes = svc.select(_CLASSES)
+        g.add((dist, DCAT.mediaType, Literal(GRAPH_FORMATS[fmt][0])))
+    classes = statistics["classes"]
     g.add((dataset, VOID.classes, Literal(len(classes))))
     for row in classes:
         part = BNode()
         g.add((dataset, VOID.classPartition, part))
         g.add((part, VOID["class"], URIRef(row["c"]["value"])))
         g.add((part, VOID.entities, Literal(_int(row["n"]))))
-    for row in svc.select(_PROPERTIES):
+    for row in statistics["properties"]:
         part = BNode()
         g.add((dataset, VOID.propertyPartition, part))
         g.add((part, VOID.property, URIRef(row["p"]["value"])))
@@ -118,7 +120,7 @@ def description_graph() -> rdflib.Graph:
     wikidata = URIRef("http://www.wikidata.org/")
     g.add((wikidata, RDF.type, VOID.Dataset))
     g.add((wikidata, VOID.uriSpace, Literal("http://www.wikidata.org/entity/")))
-    for row in svc.select(_LINKS):
+    for row in statistics["links"]:
         ls = URIRef(f"{dataset}#linkset-wikidata-{row['p']['value'].rsplit('#', 1)[-1].rsplit('/', 1)[-1]}")
         g.add((dataset, VOID.subset, ls))
         g.add((ls, RDF.type, VOID.Linkset))
@@ -135,10 +137,7 @@ def service_description() -> Response:
         from kg.web.ui import page
 
         return page()
-    fmt = conneg.graph_format()
-    from kg.results import GRAPH_FORMATS
-
-    media, name = GRAPH_FORMATS[fmt]
+    media, name = GRAPH_FORMATS[conneg.graph_format()]
     resp = Response(description_graph().serialize(format=name, encoding="utf-8"), mimetype=media)
     resp.headers["Vary"] = "Accept"
     return resp
@@ -151,7 +150,7 @@ def dataset() -> Response:
 
 @bp.get("/health")
 def health() -> Response:
-    answer = services().query("ASK { ?s ?p ?o }")
+    answer = current().query("ASK { ?s ?p ?o }")
     ok = b"true" in answer.body
     return Response(
         json.dumps({"status": "ok" if ok else "empty"}) + "\n", status=200 if ok else 503, mimetype="application/json"
@@ -161,12 +160,10 @@ def health() -> Response:
 @bp.get("/dumps/interfirm.<ext>")
 def dump(ext: str) -> Response:
     if ext not in DUMPS:
-        from kg.web import error_response
-
-        return error_response(404, f"no dump in format {ext!r}; available: {', '.join(DUMPS)}")
-    fmt, media = DUMPS[ext]
-    answer = services().query("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }", graph_format=fmt)
-    resp = Response(answer.body, mimetype=media)
+        raise NotFound(f"no dump in format {ext!r}; available: {', '.join(DUMPS)}")
+    answer = current().query("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }", graph_format=DUMPS[ext])
+    resp = conneg.answer_response(answer)
+    del resp.headers["Vary"]  # a dump does not depend on Accept
     resp.headers["Content-Disposition"] = f"attachment; filename=interfirm.{ext}"
     return resp
 

@@ -5,15 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from kg import __version__
+from kg.results import GRAPH_FORMATS, TABULAR_FORMATS
+from kg.web.conneg import FORMAT_PARAM
+from kg.web.meta import DUMPS
+from kg.web.validate import REPORT_FORMATS
 
-_TABULAR = [
-    "application/sparql-results+json",
-    "application/sparql-results+xml",
-    "text/csv",
-    "text/tab-separated-values",
-]
-_GRAPH = ["text/turtle", "application/n-triples", "application/ld+json", "application/rdf+xml"]
-_RDF_IN = ["text/turtle", "application/n-triples", "application/ld+json", "application/rdf+xml"]
+# the media types of the result formats ("table" is the command line's own)
+_TABULAR = [media for fmt, (media, _) in TABULAR_FORMATS.items() if fmt != "table"]
+_GRAPH = [media for fmt, (media, _) in GRAPH_FORMATS.items() if fmt != "table"]
+_RDF_IN = _GRAPH  # the RDF syntaxes /validate and /cases read
 
 
 def _content(types: list[str]) -> dict[str, Any]:
@@ -29,24 +29,7 @@ _FORMAT = {
     "name": "format",
     "in": "query",
     "required": False,
-    "schema": {
-        "type": "string",
-        "enum": [
-            "json",
-            "xml",
-            "csv",
-            "tsv",
-            "turtle",
-            "ttl",
-            "nt",
-            "jsonld",
-            "rdfxml",
-            "srj",
-            "srx",
-            "ntriples",
-            "json-ld",
-        ],
-    },
+    "schema": {"type": "string", "enum": list(FORMAT_PARAM)},
 }
 
 
@@ -181,9 +164,7 @@ def spec() -> dict[str, Any]:
                     "responses": {
                         "200": {
                             "description": "the SHACL report",
-                            "content": _content(
-                                ["application/json", "text/turtle", "application/ld+json", "text/plain"]
-                            ),
+                            "content": _content(list(REPORT_FORMATS)),
                         },
                         "400": _error("unparseable data (the message names the line)"),
                         "413": _error("body too large"),
@@ -266,7 +247,7 @@ def spec() -> dict[str, Any]:
                             "name": "ext",
                             "in": "path",
                             "required": True,
-                            "schema": {"type": "string", "enum": ["ttl", "nt", "jsonld"]},
+                            "schema": {"type": "string", "enum": list(DUMPS)},
                         }
                     ],
                     "responses": {

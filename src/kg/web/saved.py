@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, jsonify, render_template, request
+from flask import Blueprint, Response, jsonify, render_template, request
 
 from kg.errors import InputError
 from kg.web import conneg
-from kg.web.services import Services
+from kg.web.services import current
 
 bp = Blueprint("saved", __name__)
 
 
-def services() -> Services:
-    return current_app.extensions["kg"]
-
-
 @bp.get("/queries")
 def index() -> Response:
-    queries = [q.to_json() for q in services().catalog]
+    queries = [q.to_json() for q in current().catalog]
     if conneg.prefers_html():
         return Response(render_template("queries.html", queries=queries), mimetype="text/html")
     resp = jsonify({"queries": [dict(q, url=f"/queries/{q['name']}") for q in queries]})
@@ -27,7 +23,7 @@ def index() -> Response:
 
 @bp.route("/queries/<name>", methods=["GET", "POST"])
 def run(name: str) -> Response:
-    saved = services().catalog.get(name)
+    saved = current().catalog.get(name)
     values = {k: v for k, v in request.args.items() if k != "format"}
     if request.method == "POST":
         if request.mimetype == "application/json":
@@ -47,10 +43,10 @@ def run(name: str) -> Response:
             raise InputError(f"parameter {key!r} is given more than once", source=key)
     bindings = saved.bind(values)
     tabular, graph = conneg.result_formats()
-    answer = services().query(saved.text, bindings=bindings, tabular_format=tabular, graph_format=graph)
+    answer = current().query(saved.text, bindings=bindings, tabular_format=tabular, graph_format=graph)
     return conneg.answer_response(answer)
 
 
 @bp.get("/queries/<name>.rq")
 def text(name: str) -> Response:
-    return Response(services().catalog.get(name).text, mimetype="application/sparql-query")
+    return Response(current().catalog.get(name).text, mimetype="application/sparql-query")

@@ -4,19 +4,24 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import cached_property
+from typing import Any, TypeVar
 
 import rdflib
+from flask import current_app
 from rdflib.term import Identifier, URIRef
 
-from kg.executor import Answer, QueryExecutor
+from kg.executor import Answer, QueryExecutor, generation
 from kg.guard import check_query
 from kg.ingest import IngestResult
+from kg.namespaces import ONTOLOGY_GRAPH, PREFIXES
 from kg.queries import QueryCatalog
 from kg.settings import Settings
 from kg.updates import UpdateResult
 from kg.validation import Report
+
+T = TypeVar("T")
 
 
 class Services:
@@ -26,8 +31,7 @@ class Services:
         self.settings = settings
         self._lock = threading.Lock()
         self._executor: QueryExecutor | None = None
-        self._ontology: rdflib.Graph | None = None
-        self._ontology_generation: tuple[int, ...] = ()
+        self._per_generation: dict[str, tuple[tuple[int, ...], Any]] = {}
 
     @property
     def executor(self) -> QueryExecutor:
@@ -101,26 +105,42 @@ class Services:
             UpdateRequest(text, tuple(using), tuple(using_named), base, agent, uuid.uuid4().hex)
         )
 
-    def ontology_graph(self) -> rdflib.Graph:
-        """The ontology's named graph, fetched from the store once per store generation (an update may change it)."""
-        from kg.executor import generation
-
+    def per_generation(self, key: str, compute: Callable[[], T]) -> T:
+        """`compute()`, remembered under `key` until the store's generation changes (a rebuild, an ingest or an
+        update). Computed outside the lock (it may run queries); the generation is read before, so a change
+        during the computation makes the next call compute again."""
         now = generation(self.settings)
         with self._lock:
-            cached = self._ontology if self._ontology_generation == now else None
-        if cached is None:
-            from kg.namespaces import ONTOLOGY_GRAPH
+            cached = self._per_generation.get(key)
+        if cached is not None and cached[0] == now:
+            return cached[1]
+        value = compute()
+        with self._lock:
+            self._per_generation[key] = (now, value)
+        return value
 
+    def ontology_graph(self) -> rdflib.Graph:
+        """The ontology's named graph, fetched from the store once per store generation (an update may change it),
+        with the project's prefixes bound."""
+
+        def fetch() -> rdflib.Graph:
             answer = self.query(
                 "CONSTRUCT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }",
                 bindings={"g": ONTOLOGY_GRAPH},
                 graph_format="nt",
             )
-            cached = rdflib.Graph().parse(data=answer.body.decode("utf-8"), format="nt")
-            with self._lock:
-                self._ontology, self._ontology_generation = cached, now
-        return cached
+            graph = rdflib.Graph().parse(data=answer.body.decode("utf-8"), format="nt")
+            for prefix, ns in PREFIXES.items():
+                graph.bind(prefix, ns, override=True)
+            return graph
+
+        return self.per_generation("ontology", fetch)
 
     def close(self) -> None:
         if self._executor is not None:
             self._executor.close()
+
+
+def current() -> Services:
+    """The current application's services (in a request or application context)."""
+    return current_app.extensions["kg"]

@@ -7,23 +7,22 @@ import functools
 import json
 from urllib.parse import parse_qs
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, request
 from rdflib import URIRef
+from werkzeug.exceptions import UnsupportedMediaType
 
 from kg.errors import InputError, QuerySyntaxError
 from kg.sparqltext import is_absolute_iri, is_update, mask
 from kg.web import conneg
 from kg.web.auth import require_update_token
-from kg.web.services import Services
+from kg.web.services import current
 
 bp = Blueprint("sparql", __name__)
 
 
-def services() -> Services:
-    return current_app.extensions["kg"]
-
-
-def _iris(values: list[str], name: str) -> list[URIRef] | None:
+def _iris(fields: dict[str, list[str]], name: str) -> list[URIRef] | None:
+    """The IRIs given as parameter `name` (None when there are none); InputError unless each is absolute."""
+    values = fields.get(name, [])
     if not values:
         return None
     out = []
@@ -34,19 +33,23 @@ def _iris(values: list[str], name: str) -> list[URIRef] | None:
     return out
 
 
-def _form_fields() -> dict[str, list[str]]:
+def _body_text(what: str) -> str:
+    """The request body decoded as UTF-8; an InputError naming `what` when it is not UTF-8."""
     try:
-        text = request.get_data().decode("utf-8")
+        return request.get_data().decode("utf-8")
     except UnicodeDecodeError:
-        raise InputError("the request body is not valid UTF-8", source="request body") from None
-    return parse_qs(text, keep_blank_values=True)
+        raise InputError(f"{what} is not valid UTF-8", source="request body") from None
+
+
+def _form_fields() -> dict[str, list[str]]:
+    return parse_qs(_body_text("the request body"), keep_blank_values=True)
 
 
 def _base() -> str:
     """This endpoint's IRI: the base of relative IRIs in a request (RFC 3986: a request's base is its URI)."""
     base = request.base_url
     if not is_absolute_iri(base):
-        base = services().settings.public_base.rstrip("/") + "/sparql"
+        base = current().settings.public_base.rstrip("/") + "/sparql"
     return base
 
 
@@ -70,10 +73,10 @@ def _update(texts: list[str], fields: dict[str, list[str]]) -> Response:
                 f"{key} applies to queries; an update names its dataset with using-graph-uri / using-named-graph-uri",
                 source=key,
             )
-    result = services().update(
+    result = current().update(
         texts[0],
-        using=[str(g) for g in _iris(fields.get("using-graph-uri", []), "using-graph-uri") or []],
-        using_named=[str(g) for g in _iris(fields.get("using-named-graph-uri", []), "using-named-graph-uri") or []],
+        using=_iris(fields, "using-graph-uri") or (),
+        using_named=_iris(fields, "using-named-graph-uri") or (),
         base=_base(),
         agent=request.remote_addr or "unknown",
     )
@@ -119,42 +122,38 @@ def endpoint() -> Response:
                 return _update(fields["update"], fields)
             queries = fields.get("query", [])
         elif mimetype == "application/sparql-query":
-            try:
-                queries = [request.get_data().decode("utf-8")]
-            except UnicodeDecodeError:
-                raise InputError("the query is not valid UTF-8", source="request body") from None
+            queries = [_body_text("the query")]
             fields = args
         elif mimetype == "application/sparql-update":
             require_update_token("SPARQL Update")
-            try:
-                text = request.get_data().decode("utf-8")
-            except UnicodeDecodeError:
-                raise InputError("the update is not valid UTF-8", source="request body") from None
-            return _update([text], args)
+            return _update([_body_text("the update")], args)
         elif not mimetype:
             raise InputError(
                 "a POST to /sparql needs a Content-Type",
                 hint="use application/sparql-query or application/x-www-form-urlencoded",
             )
         else:
-            return _unsupported(mimetype)
+            raise UnsupportedMediaType(
+                f"unsupported Content-Type {mimetype!r} for a query; "
+                "use application/sparql-query or application/x-www-form-urlencoded"
+            )
     if len(queries) != 1:
         raise InputError(
             "exactly one 'query' parameter is required" if queries else "the 'query' parameter is missing",
             source="query parameter",
         )
     text = queries[0]
-    if len(text) > services().settings.max_query_chars:
+    if len(text) > current().settings.max_query_chars:
         raise InputError(
-            f"the query is longer than {services().settings.max_query_chars} characters", source="query parameter"
+            f"the query is longer than {current().settings.max_query_chars} characters", source="query parameter"
         )
     if is_update(text):
         raise _not_a_query()
     tabular, graph = conneg.result_formats()
     run = functools.partial(
-        services().query,
-        default_graphs=_iris(fields.get("default-graph-uri", []), "default-graph-uri"),
-        named_graphs=_iris(fields.get("named-graph-uri", []), "named-graph-uri"),
+        current().query,
+        default_graphs=_iris(fields, "default-graph-uri"),
+        named_graphs=_iris(fields, "named-graph-uri"),
         tabular_format=tabular,
         graph_format=graph,
     )
@@ -166,13 +165,3 @@ def endpoint() -> Response:
             raise
         answer = run(text)  # for the parser's message at the user's own line and column
     return conneg.answer_response(answer)
-
-
-def _unsupported(mimetype: str) -> Response:
-    from kg.web import error_response
-
-    return error_response(
-        415,
-        f"unsupported Content-Type {mimetype!r} for a query; "
-        "use application/sparql-query or application/x-www-form-urlencoded",
-    )

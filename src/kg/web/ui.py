@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, render_template, url_for
+from flask import Blueprint, Response, render_template, url_for
 
 from kg.namespaces import PREFIXES
-from kg.web.services import Services
+from kg.web.services import current
 
 bp = Blueprint("ui", __name__)
 
 
 def page() -> Response:
     """The YASGUI page: the endpoint, the project's prefixes and the saved queries, rendered into the template."""
-    svc: Services = current_app.extensions["kg"]
-    saved = [{"name": q.name, "summary": q.summary, "text": q.text} for q in svc.catalog]
+    saved = [{"name": q.name, "summary": q.summary, "text": q.text} for q in current().catalog]
     # the endpoint answers at /sparql and /sparql/; url_for picks the latter, the canonical one has no slash
     endpoint = url_for("sparql.endpoint").rstrip("/")
     html = render_template("index.html", endpoint=endpoint, prefixes=PREFIXES, saved=saved)

@@ -6,20 +6,15 @@ import json
 from dataclasses import asdict
 
 import rdflib
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, request
 from werkzeug.exceptions import UnsupportedMediaType
 
 from kg import rdfio
 from kg.errors import InputError
 from kg.web.auth import require_update_token
-from kg.web.services import Services
+from kg.web.services import current
 
 bp = Blueprint("validate", __name__)
-
-
-def services() -> Services:
-    return current_app.extensions["kg"]
-
 
 REPORT_FORMATS = {
     "application/json": "json",
@@ -48,7 +43,7 @@ def add_case() -> Response:
     """Ingest case data (behind the update token): validated, then added all or nothing with provenance."""
     require_update_token("adding cases")
     data = _uploaded()
-    result = services().ingest(
+    result = current().ingest(
         data, source_name=request.headers.get("X-Source-Name", "POST /cases"), agent=request.remote_addr or "unknown"
     )
     body = {
@@ -65,13 +60,8 @@ def add_case() -> Response:
 @bp.post("/validate")
 def validate() -> Response:
     data = _uploaded()
-    report = services().validate(data)
+    report = current().validate(data)
     best = request.accept_mimetypes.best_match(list(REPORT_FORMATS), default="application/json")
-    out = REPORT_FORMATS[best or "application/json"]
-    if out == "json":
-        body = json.dumps({"conforms": report.conforms, "results": [asdict(f) for f in report.findings]}, indent=2)
-    else:
-        body = report.render(out)
-    resp = Response(body, mimetype=best)
+    resp = Response(report.render(REPORT_FORMATS[best]), mimetype=best)
     resp.headers["Vary"] = "Accept"
     return resp
