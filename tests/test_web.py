@@ -474,6 +474,14 @@ def test_missing_query_in_a_post_is_400(client: FlaskClient) -> None:
     assert resp.status_code == 400 and "query" in resp.get_data(as_text=True)
 
 
+def test_a_function_the_engine_does_not_provide_is_400_not_500(client: FlaskClient) -> None:
+    """SPARQL 1.1, 17.6: an unsupported extension function is an error of the query (found by the fuzz test)."""
+    resp = client.get("/sparql", query_string={"query": "SELECT ?x WHERE { BIND(<http://example.org/fn>(1) AS ?x) }"})
+    assert resp.status_code == 400
+    assert "cannot be evaluated" in resp.get_data(as_text=True)
+    assert "example.org/fn" in resp.get_data(as_text=True)
+
+
 def test_graph_uri_that_is_not_an_iri_is_400(client: FlaskClient) -> None:
     resp = client.get("/sparql", query_string={"query": "ASK {}", "default-graph-uri": "not an iri"})
     assert resp.status_code == 400 and "default-graph-uri" in resp.get_data(as_text=True)

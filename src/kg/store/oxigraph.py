@@ -9,7 +9,7 @@ import pyoxigraph as ox
 import rdflib
 from rdflib.term import BNode, Identifier, Literal, URIRef
 
-from kg.errors import QuerySyntaxError, StoreError
+from kg.errors import InputError, QuerySyntaxError, StoreError
 from kg.sparqltext import has_dataset_clause
 from kg.store.base import Quad, QueryResult, Store, capped, with_values
 
@@ -82,25 +82,13 @@ class OxigraphStore(Store):
         if bindings:
             sparql = with_values(sparql, bindings)
         try:
-            result = self._store.query(sparql, **kwargs)  # type: ignore[arg-type]
+            return _collect(self._store.query(sparql, **kwargs), max_rows)  # type: ignore[arg-type]
         except SyntaxError as exc:
             raise QuerySyntaxError(f"the query does not parse: {exc}") from exc
+        except RuntimeError as exc:  # evaluation refused, e.g. a function the engine does not provide
+            raise InputError(f"the query cannot be evaluated: {exc}", source="query") from exc
         except OSError as exc:
             raise StoreError(f"the store failed while answering: {exc}") from exc
-        if isinstance(result, ox.QueryBoolean):
-            return QueryResult("ASK", boolean=bool(result))
-        if isinstance(result, ox.QuerySolutions):
-            variables = [v.value for v in result.variables]
-            rows, truncated = capped(
-                (tuple(None if sol[v] is None else to_rdflib(sol[v]) for v in variables) for sol in result),  # type: ignore[index]
-                max_rows,
-            )
-            return QueryResult("SELECT", variables=variables, rows=rows, truncated=truncated)
-        triples, truncated = capped(result, max_rows)
-        g = rdflib.Graph()
-        for t in triples:
-            g.add((to_rdflib(t.subject), to_rdflib(t.predicate), to_rdflib(t.object)))
-        return QueryResult("GRAPH", graph=g, truncated=truncated)
 
     def graph_names(self) -> list[URIRef]:
         return sorted(URIRef(g.value) for g in self._store.named_graphs() if isinstance(g, ox.NamedNode))
@@ -115,3 +103,21 @@ class OxigraphStore(Store):
 
     def close(self) -> None:
         self._store = None  # type: ignore[assignment]
+
+
+def _collect(result: object, max_rows: int | None) -> QueryResult:
+    """A pyoxigraph result read into a QueryResult (evaluation happens while reading it)."""
+    if isinstance(result, ox.QueryBoolean):
+        return QueryResult("ASK", boolean=bool(result))
+    if isinstance(result, ox.QuerySolutions):
+        variables = [v.value for v in result.variables]
+        rows, truncated = capped(
+            (tuple(None if sol[v] is None else to_rdflib(sol[v]) for v in variables) for sol in result),  # type: ignore[index]
+            max_rows,
+        )
+        return QueryResult("SELECT", variables=variables, rows=rows, truncated=truncated)
+    triples, truncated = capped(result, max_rows)  # type: ignore[call-overload]
+    g = rdflib.Graph()
+    for t in triples:
+        g.add((to_rdflib(t.subject), to_rdflib(t.predicate), to_rdflib(t.object)))
+    return QueryResult("GRAPH", graph=g, truncated=truncated)
