@@ -11,7 +11,7 @@ from kg.settings import Settings
 from kg.store import Store, open_store
 
 ROOT = Path(__file__).resolve().parent.parent
-SEED = ROOT.parent / "shared" / "seeds" / "000_e92eb5b141396fd2.txt"
+PAPER = ROOT / "sources" / "unctad-ite-eds-2.txt"
 BACKENDS = ["oxigraph", "memory"]
 
 
@@ -48,7 +48,7 @@ def store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
 
 @pytest.fixture(scope="session")
 def paper_text() -> str:
-    """The source paper (shared/seeds), the ground truth for expected values."""
-    if not SEED.is_file():
-        pytest.fail(f"the source paper is missing at {SEED}; the tests check the data against it")
-    return SEED.read_text(encoding="utf-8")
+    """The source paper (sources/), the ground truth for expected values."""
+    if not PAPER.is_file():
+        pytest.fail(f"the source paper is missing at {PAPER}; the tests check the data against it")
+    return PAPER.read_text(encoding="utf-8")

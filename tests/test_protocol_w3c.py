@@ -1,4 +1,4 @@
-"""The W3C SPARQL 1.1 Protocol test suite (shared/w3c-sparql11-protocol/manifest.ttl) replayed against /sparql.
+"""The W3C SPARQL 1.1 Protocol test suite (tests/w3c/manifest.ttl, W3C test suite licence) replayed against /sparql.
 
 One case per mf:ProtocolTest, on each store backend. Each test's ut:graphData files are served as the named
 graphs their labels name (through Settings.extra_files). The requests are replayed as written: method, the
@@ -33,7 +33,7 @@ from werkzeug.test import TestResponse
 from kg.web import create_app
 from tests.conftest import BACKENDS, ROOT, tmp_settings
 
-SUITE = ROOT.parent / "shared" / "w3c-sparql11-protocol"
+SUITE = ROOT / "tests" / "w3c"
 MANIFEST = SUITE / "manifest.ttl"
 
 MF = Namespace("http://www.w3.org/2001/sw/DataAccess/tests/test-manifest#")
@@ -221,7 +221,7 @@ def check_response(resp: TestResponse, req: HttpRequest) -> None:
 
 
 def test_manifest_is_present() -> None:
-    assert MANIFEST.is_file(), f"the W3C protocol manifest is missing at {MANIFEST} (shared/ beside the clone)"
+    assert MANIFEST.is_file(), f"the W3C protocol manifest is missing at {MANIFEST} (copied into the repository with its licence)"
     assert len(TESTS) == 34
     assert {len(t.graph_data) for t in TESTS} == {0, 2, 3}
 
