@@ -207,7 +207,7 @@ class _Writer:
         self.count = 0
         self.prefixes = sorted(prefixes.items(), key=lambda kv: -len(kv[1]))
         if turtle:
-            head = "".join(f"PREFIX {p}: <{ns}>\n" for p, ns in sorted(prefixes.items()))
+            head = "".join(f"@prefix {p}: <{ns}> .\n" for p, ns in sorted(prefixes.items()))
             fh.write(head + "\n")
 
     def _short(self, term: str) -> str:
