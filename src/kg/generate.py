@@ -361,7 +361,7 @@ class Generator:
             (LABEL, _lit(f.name)),
             (f"<{_IFC}basedIn>", f"<{f.country.iri}>"),
             *((f"<{_IFC}inSector>", f"<{sector}>") for sector in f.sectors),
-            (f"<{_IFC}startYear>", _typed(str(f.founded), "gYear")),
+            (f"<{_IFC}startYear>", _typed(str(f.founded), "integer")),
             (DERIVED, case),
         ]
         w.block(s, pairs)
@@ -421,7 +421,7 @@ class Generator:
             (f"<{_IFC}direction>", f"<{entry.direction}>"),
             (f"<{_IFC}valueChainStage>", f"<{entry.stage}>"),
             (f"<{_IFC}inSector>", f"<{firms[0].sectors[0]}>"),
-            (f"<{_IFC}startYear>", _typed(str(year), "gYear")),
+            (f"<{_IFC}startYear>", _typed(str(year), "integer")),
             (SOURCE, self.source),
             (DERIVED, case),
         ]
