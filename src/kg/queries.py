@@ -67,9 +67,10 @@ class Parameter:
                 raise ParameterError(f"{problem} a decimal number, got {raw!r}")
             return Literal(value, datatype=XSD.decimal)
         if self.type == "year":
-            if not re.fullmatch(r"-?\d{4}", value):
+            # years are xsd:integer in the graph (xsd:gYear is outside the OWL 2 datatype map)
+            if not re.fullmatch(r"\d{4}", value):
                 raise ParameterError(f"{problem} a four-digit year, got {raw!r}")
-            return Literal(value, datatype=XSD.gYear)
+            return Literal(int(value), datatype=XSD.integer)
         if self.type == "language":
             if not _LANG.match(value):
                 raise ParameterError(f"{problem} a language tag such as en, got {raw!r}")
