@@ -88,10 +88,14 @@ BROKEN = {
     "ic-02-unique-dsd": "ex:ds qb:structure ex:other .",
     "ic-04-dimensions-have-range": "ex:year a qb:DimensionProperty .",
     "ic-11-all-dimensions-required": "ex:o3 qb:dataSet ex:ds ; ex:indicator ex:share ; ex:value 3 ; ex:unit ex:u .",
-    "ic-12-no-duplicate-observations": "ex:o3 qb:dataSet ex:ds ; ex:area ex:a ; ex:indicator ex:count ; ex:value 3 ; ex:unit ex:u .",
+    "ic-12-no-duplicate-observations": (
+        "ex:o3 qb:dataSet ex:ds ; ex:area ex:a ; ex:indicator ex:count ; ex:value 3 ; ex:unit ex:u ."
+    ),
     "ic-13-required-attributes": "ex:o3 qb:dataSet ex:ds ; ex:area ex:c ; ex:indicator ex:count ; ex:value 3 .",
     "ic-14-all-measures-present": "ex:o3 qb:dataSet ex:ds ; ex:area ex:c ; ex:indicator ex:count ; ex:unit ex:u .",
-    "ic-19-codes-from-code-list-concept-scheme": "ex:o3 qb:dataSet ex:ds ; ex:area ex:c ; ex:indicator ex:other ; ex:value 3 ; ex:unit ex:u .",
+    "ic-19-codes-from-code-list-concept-scheme": (
+        "ex:o3 qb:dataSet ex:ds ; ex:area ex:c ; ex:indicator ex:other ; ex:value 3 ; ex:unit ex:u ."
+    ),
 }
 
 
