@@ -17,7 +17,7 @@ import rdflib
 from rdflib import Literal, URIRef
 from rdflib.namespace import DCTERMS, PROV, RDF, RDFS, XSD
 
-from kg import __version__, rdfio, updates
+from kg import __version__, derived, rdfio, updates
 from kg.errors import InputError, KgError, StoreError
 from kg.namespaces import GRAPH, IFD, META_GRAPH
 from kg.settings import Settings
@@ -51,6 +51,14 @@ def provenance_graph(sources: list[Source], root: Path, entries: Sequence[Entry]
         g.add((activity, DCTERMS.identifier, Literal("sha256:" + e.sha256)))
         g.add((activity, DCTERMS.creator, Literal(e.agent)))
         g.add((activity, PROV.endedAtTime, Literal(e.time, datatype=XSD.dateTime)))
+    for d in derived.derivations():
+        g.add((d.graph, RDF.type, PROV.Entity))
+        g.add((d.graph, RDFS.label, Literal(d.label)))
+        g.add((d.graph, PROV.wasGeneratedBy, URIRef(f"{d.graph}#derivation")))
+        g.add((URIRef(f"{d.graph}#derivation"), RDF.type, PROV.Activity))
+        g.add((URIRef(f"{d.graph}#derivation"), DCTERMS.description, Literal(d.method)))
+        for s in sources:
+            g.add((d.graph, PROV.wasDerivedFrom, s.graph))
     g.add((META_GRAPH, RDF.type, PROV.Entity))
     g.add((META_GRAPH, RDFS.label, Literal("provenance of the named graphs")))
     g.add((META_GRAPH, DCTERMS.created, Literal(time.strftime("%Y-%m-%d"), datatype=XSD.date)))
@@ -64,7 +72,7 @@ def ensure_built(settings: Settings) -> Store:
     if settings.store == "memory":
         sources, entries = all_sources(settings), journal(settings)
         graphs: dict[URIRef, rdflib.Graph]
-        if entries:
+        if entries or derived.derivations():
             graphs = _graphs(_filled(sources, settings.root, entries))
         else:
             graphs = {s.graph: s.parse() for s in sources}
@@ -242,6 +250,7 @@ def _build_beside(
         del live
         store = ox.Store(str(tmp / "db"))
         last_step(store)
+        derived.derive(store)
         _provenance(store, sources, root, entries)
     else:
         (tmp / "db").mkdir()
@@ -294,6 +303,7 @@ def _filled(sources: list[Source], root: Path, entries: Sequence[Entry], store: 
             ) from exc
     for s in ingests.values():
         _bulk_load(store, s)
+    derived.derive(store)
     _provenance(store, sources, root, entries)
     return store
 

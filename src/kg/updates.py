@@ -28,6 +28,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
+from kg.derived import is_derived
 from kg.errors import Forbidden, InputError, KgError, QuerySyntaxError, StoreError
 from kg.guard import check_query
 from kg.namespaces import GRAPH, META_GRAPH
@@ -120,6 +121,12 @@ def check(text: str, settings: Settings) -> None:
             f"the provenance graph <{META_GRAPH}> is kept by the server; updates may not read or change it",
             hint="write your own statements about the data into a named graph of your own",
         )
+    for iri in mask(text)[1]:
+        if is_derived(iri):
+            raise Forbidden(
+                f"<{iri}> is a derived graph, recomputed by the server after every change; updates may not name it",
+                hint="change the asserted data it is derived from instead",
+            )
     check_query(text, settings.allowed_services)
 
 
@@ -221,7 +228,7 @@ def commit(
         entries = journal(settings)
         current = ensure_built(settings)
         try:  # the provenance graph is the server's: rewritten by every build, so no update reads it
-            graphs = [str(g) for g in current.graph_names() if g != META_GRAPH]
+            graphs = [str(g) for g in current.graph_names() if g != META_GRAPH and not is_derived(g)]
         finally:
             current.close()
         seq = (entries[-1].seq if entries else 0) + 1
