@@ -11,7 +11,9 @@ A header looks like::
     #+     description: the firm's IRI
     #+     default: https://w3id.org/interfirm/id/firm-samsung
 
-Each parameter names a query variable (`?firm`) that the engine binds; the text is never edited.
+Each parameter names a query variable (`?firm`) that the engine binds; the text is never edited. An `iri`
+parameter may name the class of its values (`class: ifc:Firm`, a prefixed name or an IRI) for the pick-list of
+forms; without one, the class of the default value is used.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ class Parameter:
     type: str
     description: str = ""
     default: str | None = None
+    cls: str | None = None  # the class of an iri parameter's values (an absolute IRI), for pick-lists
 
     @property
     def required(self) -> bool:
@@ -121,6 +124,7 @@ class SavedQuery:
                     "description": p.description,
                     "default": p.default,
                     "required": p.required,
+                    **({"class": p.cls} if p.cls else {}),
                 }
                 for p in self.params
             ],
@@ -162,8 +166,9 @@ def parse_saved_query(path: Path) -> SavedQuery:
         if not re.search(r"[?$]" + re.escape(name) + r"\b", text):
             raise InputError(f"parameter {name!r} is not a variable of the query", source=str(path))
         default = raw.get("default")
+        cls = _class_iri(raw.get("class"), path, name)
         params.append(
-            Parameter(name, ptype, str(raw.get("description", "")), None if default is None else str(default))
+            Parameter(name, ptype, str(raw.get("description", "")), None if default is None else str(default), cls)
         )
     tags = meta.get("tags") or []
     return SavedQuery(
@@ -175,6 +180,23 @@ def parse_saved_query(path: Path) -> SavedQuery:
         tags=tuple(str(t) for t in (tags if isinstance(tags, list) else [tags])),
         params=tuple(params),
     )
+
+
+def _class_iri(value: object, path: Path, name: str) -> str | None:
+    """A parameter's `class:` as an absolute IRI (prefixed names use the project's prefixes)."""
+    if value is None:
+        return None
+    from kg.namespaces import PREFIXES
+
+    text = str(value).strip()
+    prefix, sep, local = text.partition(":")
+    if sep and prefix in PREFIXES and not local.startswith("//"):
+        text = PREFIXES[prefix] + local
+    if not is_absolute_iri(text):
+        raise InputError(
+            f"parameter {name!r}: class {value!r} is not an IRI or a known prefixed name", source=str(path)
+        )
+    return text
 
 
 class QueryCatalog:

@@ -45,7 +45,9 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         response.headers["Access-Control-Allow-Origin"] = "*"
         response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
         response.headers["Access-Control-Allow-Headers"] = "Accept, Authorization, Content-Type"
-        response.headers["Access-Control-Expose-Headers"] = "Content-Type, Vary, X-Result-Rows, X-Result-Truncated"
+        response.headers["Access-Control-Expose-Headers"] = (
+            "Content-Type, Link, Vary, X-Result-Rows, X-Result-Truncated, X-Result-Preview, X-Result-Total-Rows"
+        )
         elapsed = (time.monotonic() - g.get("started", time.monotonic())) * 1000
         log.info("%s %s %s %.1f ms", request.method, request.full_path.rstrip("?"), response.status_code, elapsed)
         return response
