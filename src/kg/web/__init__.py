@@ -25,9 +25,9 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.config["JSON_SORT_KEYS"] = False
     app.extensions["kg"] = services or Services(settings)
 
-    from kg.web import linked, meta, network, saved, sparql, ui, validate
+    from kg.web import apidoc, linked, meta, network, saved, search, sparql, ui, validate
 
-    for bp in (sparql.bp, saved.bp, validate.bp, linked.bp, network.bp, meta.bp, ui.bp):
+    for bp in (sparql.bp, saved.bp, validate.bp, linked.bp, network.bp, search.bp, meta.bp, apidoc.bp, ui.bp):
         app.register_blueprint(bp)
 
     log = logging.getLogger("kg.web")
