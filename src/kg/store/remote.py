@@ -84,24 +84,45 @@ class RemoteStore(Store):
         )
 
     def load_graph(
-        self, name: URIRef, triples: Iterable[tuple[Identifier, Identifier, Identifier]], *, chunk: int = 2000
+        self,
+        name: URIRef,
+        triples: Iterable[tuple[Identifier, Identifier, Identifier]],
+        *,
+        chunk: int = 2000,
+        chunk_chars: int = 90_000,
     ) -> int:
-        """Replace one named graph with these triples; returns how many were sent."""
-        self.update(f"DROP SILENT GRAPH <{name}>")
+        """Replace one named graph with these triples; returns how many were sent.
+
+        The first request drops the graph and inserts the first chunk (`DROP SILENT GRAPH ; INSERT DATA`, so a
+        small graph is replaced in one request); each INSERT DATA holds at most `chunk` triples and about
+        `chunk_chars` characters (a kg server takes updates of up to 100,000).
+        """
+        drop = f"DROP SILENT GRAPH <{name}>"
         batch: list[str] = []
+        size = 0
         sent = 0
+
+        def flush() -> None:
+            nonlocal drop, batch, size, sent
+            insert = f"INSERT DATA {{ GRAPH <{name}> {{\n" + "\n".join(batch) + "\n} }"
+            self.update(f"{drop} ;\n{insert}" if drop else insert)
+            drop, sent, batch, size = "", sent + len(batch), [], 0
+
         for s, p, o in triples:
             if isinstance(s, BNode) or isinstance(o, BNode):
                 s = _skolem(s, name)
                 o = _skolem(o, name)
-            batch.append(f"{s.n3()} {p.n3()} {o.n3()} .")
+            line = f"{s.n3()} {p.n3()} {o.n3()} ."
+            if batch and size + len(line) > chunk_chars:
+                flush()
+            batch.append(line)
+            size += len(line) + 1
             if len(batch) >= chunk:
-                self.update(f"INSERT DATA {{ GRAPH <{name}> {{\n" + "\n".join(batch) + "\n} }")
-                sent += len(batch)
-                batch = []
+                flush()
         if batch:
-            self.update(f"INSERT DATA {{ GRAPH <{name}> {{\n" + "\n".join(batch) + "\n} }")
-            sent += len(batch)
+            flush()
+        elif drop:
+            self.update(drop)
         return sent
 
     def query(
