@@ -80,6 +80,23 @@ def cut(answer: Answer, rows: int) -> tuple[Answer, int | None]:
     return Answer(answer.kind, answer.media_type, body, rows, answer.truncated), answer.rows
 
 
+_EXTENSIONS = {
+    "application/sparql-results+json": "srj",
+    "application/sparql-results+xml": "srx",
+    "text/csv": "csv",
+    "text/tab-separated-values": "tsv",
+    "text/turtle": "ttl",
+    "application/n-triples": "nt",
+    "application/ld+json": "jsonld",
+    "application/rdf+xml": "rdf",
+}
+
+
+def filename(media_type: str) -> str:
+    """The file name a downloaded result is saved under (the `download` parameter asks for a file)."""
+    return f"result.{_EXTENSIONS.get(media_type, 'txt')}"
+
+
 def mark_preview(resp: Response, shown: int, total: int | None) -> Response:
     """Say in headers that the body holds the first `shown` rows of `total`."""
     if total is not None:

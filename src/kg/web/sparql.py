@@ -170,7 +170,10 @@ def endpoint() -> Response:
     total = None
     if rows is not None:
         answer, total = preview.cut(answer, rows)
-    return preview.mark_preview(conneg.answer_response(answer), rows or 0, total)
+    resp = preview.mark_preview(conneg.answer_response(answer), rows or 0, total)
+    if fields.get("download"):
+        resp.headers["Content-Disposition"] = f"attachment; filename={preview.filename(answer.media_type)}"
+    return resp
 
 
 def run_with_base(run: Callable[[str], Answer], text: str) -> Answer:

@@ -213,10 +213,18 @@
   }
 
   function download(tab, format) {
+    // posted into a hidden frame; the server answers with an attachment, so the editor stays as it is
+    let frame = document.querySelector("iframe[name='kg-download']");
+    if (!frame) {
+      frame = document.createElement("iframe");
+      frame.name = "kg-download";
+      frame.hidden = true;
+      document.body.append(frame);
+    }
     const form = document.createElement("form");
     form.method = "POST";
     form.action = endpoint;
-    form.target = "_blank";
+    form.target = "kg-download";
     const add = (name, value) => {
       const input = document.createElement("input");
       input.type = "hidden";
@@ -226,6 +234,7 @@
     };
     add("query", tab.getYasqe().getValue());
     add("format", format);
+    add("download", "1");
     for (const a of tab.getRequestConfig().args || []) {
       if (a.name.startsWith("$")) { add(a.name, a.value); }
     }
