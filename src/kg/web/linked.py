@@ -7,7 +7,7 @@ from flask import Blueprint, Response, render_template, request
 from rdflib import URIRef
 from rdflib.namespace import OWL
 
-from kg.errors import InputError, NotFound
+from kg.errors import InputError, NotFound, QuerySyntaxError
 from kg.namespaces import GRAPH, IFD, ONTOLOGY_IRI
 from kg.results import GRAPH_FORMATS
 from kg.sparqltext import is_absolute_iri
@@ -61,12 +61,16 @@ def describe(iri: URIRef, *, view_url: str, graph: dict | None = None) -> Respon
     """The page of `iri` (HTML for a browser), or its description in the RDF syntax the client asks for."""
     svc = current()
     describer = Describer(svc, iri)
+    try:
+        known = describer.exists()
+    except QuerySyntaxError:  # not an IRI the store accepts (a control character in a path, say)
+        raise NotFound(f"no resource <{iri}>") from None
     if not conneg.prefers_html():
-        if not describer.exists():
+        if not known:
             raise NotFound(f"nothing is known about <{iri}>")
         resp = conneg.answer_response(svc.query(DESCRIBE, bindings={"s": iri}, graph_format=conneg.graph_format()))
         return add_link_header(resp, view_url, html=False)
-    if not describer.exists() and graph is None:
+    if not known and graph is None:
         raise NotFound(f"nothing is known about <{iri}>")
     from kg.web.network import network_context
 
@@ -110,7 +114,11 @@ def named_graph(rest: str) -> Response:
     """A named graph's IRI: its triples for an RDF client, a page about it (size, provenance) for a browser."""
     iri = GRAPH[rest]
     svc = current()
-    if not is_absolute_iri(str(iri)) or b"true" not in svc.query(_GRAPH_EXISTS, bindings={"g": iri}).body:
+    try:
+        exists = is_absolute_iri(str(iri)) and b"true" in svc.query(_GRAPH_EXISTS, bindings={"g": iri}).body
+    except QuerySyntaxError:  # not an IRI the store accepts
+        exists = False
+    if not exists:
         raise NotFound(f"no named graph <{iri}>")
     view_url = local_path(str(iri)) or request.path
     if not conneg.prefers_html():

@@ -90,6 +90,25 @@ _RESULTS = {
 
 
 _HTML = {"type": "string"}
+# a resource page's groups of values: one property's values in one direction, a page at a time
+_PAGING = [
+    {
+        "name": "dir",
+        "in": "query",
+        "required": False,
+        "description": "out, in (values of p) or instances (of a class)",
+        "schema": {"type": "string", "enum": ["out", "in", "instances"]},
+    },
+    {"name": "p", "in": "query", "required": False, "description": "the property's IRI", "schema": {"type": "string"}},
+    {"name": "page", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1}},
+    {
+        "name": "depth",
+        "in": "query",
+        "required": False,
+        "description": "the network drawing's depth",
+        "schema": {"type": "integer", "enum": [1, 2, 3]},
+    },
+]
 _PAGE = {
     "200": {
         "description": "query results (for a browser: the query's page)",
@@ -323,6 +342,7 @@ def _routes() -> dict[str, Any]:
                     "parameters": [
                         {"name": "iri", "in": "query", "required": True, "schema": {"type": "string"}},
                         _FORMAT,
+                        *_PAGING,
                     ],
                     "responses": {
                         "200": {"description": "the resource", "content": _content(["text/html", *_GRAPH])},
@@ -333,14 +353,17 @@ def _routes() -> dict[str, Any]:
             },
             "/id/{rest}": {
                 "get": {
-                    "summary": "Our own IRIs at their own path (when the server's public base is their namespace)",
+                    "summary": "This dataset's IRIs (https://w3id.org/interfirm/id/...) at their own path, by content "
+                    "negotiation",
                     "parameters": [
                         {"name": "rest", "in": "path", "required": True, "schema": {"type": "string"}},
                         _FORMAT,
+                        *_PAGING,
                     ],
                     "responses": {
                         "200": {"description": "the resource", "content": _content(["text/html", *_GRAPH])},
-                        "404": _error("unknown IRI, or this server is not the namespace's home"),
+                        "400": _error("unknown format, or a malformed paging parameter"),
+                        "404": _error("nothing is known about this IRI"),
                     },
                 }
             },
@@ -416,7 +439,13 @@ def _routes() -> dict[str, Any]:
                     "summary": "Resources whose label or alternative label holds every word of q, ranked, with "
                     "their classes",
                     "parameters": [
-                        {"name": "q", "in": "query", "required": True, "schema": {"type": "string", "maxLength": 200}}
+                        {
+                            "name": "q",
+                            "in": "query",
+                            "required": True,
+                            "description": "the words (at most 200 characters)",
+                            "schema": {"type": "string"},
+                        }
                     ],
                     "responses": {
                         "200": {
