@@ -41,6 +41,11 @@
       return { name: "breadthfirst", roots: [focus.id], circle: true, spacingFactor: 0.9, padding: 20, animate: false,
                nodeDimensionsIncludeLabels: true };
     }
+    if (data.nodes.length > 300) {
+      // force-directed placement is quadratic: a large network goes in rings, the best connected in the middle
+      return { name: "concentric", concentric: (n) => n.degree(), levelWidth: () => 2, minNodeSpacing: 12,
+               animate: false };
+    }
     const classes = data.nodes.some((n) => n.kind === "class");
     return { name: "cose", animate: false, nodeRepulsion: () => (classes ? 60000 : 400000),
              idealEdgeLength: () => (classes ? 60 : 120), gravity: classes ? 4 : 1, componentSpacing: 40,
@@ -72,7 +77,8 @@
     } else if (status) {
       const shown = `${data.nodes.length} nodes, ${data.agreements} agreements`;
       status.textContent = data.truncated
-        ? `${shown} (the first ${data.limit} agreements only: narrow the view with the filters or a smaller depth)`
+        ? `${shown} (there are more: at most ${data.limit} agreements are drawn; narrow the view with the filters ` +
+          "or a smaller depth)"
         : shown;
     }
     container.dataset.ready = "true";
