@@ -20,7 +20,7 @@ from rdflib.namespace import OWL, RDF, RDFS
 
 from kg.namespaces import GRAPH, IFC, IFD
 from kg.web import create_app
-from tests.conftest import ROOT, make_settings
+from tests.conftest import BACKENDS, ROOT, make_settings
 from tests.test_web import BROWSER, CheckedClient
 
 pytestmark = pytest.mark.filterwarnings("ignore:ConjunctiveGraph is deprecated:DeprecationWarning")
@@ -31,10 +31,10 @@ RDF_TYPES = {"text/turtle": "turtle", "application/ld+json": "json-ld", "applica
              "application/rdf+xml": "xml"}
 
 
-@pytest.fixture(scope="module")
-def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
-    """The app on Oxigraph, with a public base that is not the namespace's (our IRIs must resolve anyway)."""
-    application = create_app(make_settings(store="oxigraph", store_dir=tmp_path_factory.mktemp("pages") / "store",
+@pytest.fixture(scope="module", params=BACKENDS)
+def app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    """The app on each backend, with a public base that is not the namespace's (our IRIs must resolve anyway)."""
+    application = create_app(make_settings(store=request.param, store_dir=tmp_path_factory.mktemp("pages") / "store",
                                            threads=1, public_base="https://mirror.example.org/kg/"))
     application.test_client_class = CheckedClient
     yield application
@@ -308,7 +308,9 @@ def test_service_description_for_curl_is_rdf(client: FlaskClient) -> None:
                                                                   "text/tab-separated-values"),
 ])
 def test_format_names_clients_send(client: FlaskClient, fmt: str, kind: str, media: str) -> None:
-    query = "SELECT ?s WHERE { ?s ?p ?o } LIMIT 2" if kind == "select" else "CONSTRUCT WHERE { ?s a ?o } LIMIT 2"
+    # the long CONSTRUCT form: rdflib fails on `CONSTRUCT WHERE { ... } LIMIT n` (its bug, not the protocol's)
+    query = ("SELECT ?s WHERE { ?s ?p ?o } LIMIT 2" if kind == "select"
+             else "CONSTRUCT { ?s a ?o } WHERE { ?s a ?o } LIMIT 2")
     resp = client.get("/sparql", query_string={"query": query, "format": fmt})
     assert resp.status_code == 200 and resp.mimetype == media
 
@@ -370,7 +372,7 @@ def test_parser_errors_name_line_column_token_and_the_prefix_to_add(client: Flas
     assert "\\u{" not in text
     resp = client.get("/sparql", query_string={"query": "SELECT ?s WHERE {\n  ?s ?p \n}"})
     text = resp.get_data(as_text=True)
-    assert re.search(r"line 3, column \d+", text) and "|" in text and "^" in text
+    assert re.search(r"line [23], column \d+", text) and "|" in text and "^" in text  # where each engine stopped
 
 
 def test_front_page_has_a_form_without_javascript(client: FlaskClient) -> None:

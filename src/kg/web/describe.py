@@ -53,11 +53,15 @@ _EXISTS = "ASK { { ?s ?p ?o } UNION { ?x ?q ?s } }"
 
 
 def _nested(subject: str, depth: int) -> str:
-    """Triple patterns that follow blank nodes from `?{subject}0` down `depth` levels (each level optional)."""
+    """Triple patterns that follow blank nodes from `?{subject}0` down `depth` levels (each level optional).
+
+    Each level's filter sits in a group with its own triple pattern, so an engine that filters a group only
+    after its OPTIONALs (rdflib) still never follows an IRI.
+    """
     out = ""
     for i in range(depth, 0, -1):
         up, here = f"?{subject}{i - 1}", f"?{subject}{i}"
-        out = f"OPTIONAL {{ FILTER (isBlank({up})) {up} ?{subject}p{i} {here} {out}}} "
+        out = f"OPTIONAL {{ {{ {up} ?{subject}p{i} {here} FILTER (isBlank({up})) }} {out}}} "
     return out
 
 
@@ -68,22 +72,22 @@ def _template(subject: str, depth: int) -> str:
 # the blank nodes below a resource (its own values, theirs, ...), to write them out inline
 _BNODES = (
     f"CONSTRUCT {{ ?s ?p ?b0 . {_template('b', BNODE_DEPTH)} }} "
-    f"WHERE {{ ?s ?p ?b0 FILTER (isBlank(?b0)) {_nested('b', BNODE_DEPTH)}}}"
+    f"WHERE {{ {{ ?s ?p ?b0 FILTER (isBlank(?b0)) }} {_nested('b', BNODE_DEPTH)}}}"
 )
 # the resources that hold this one through blank nodes (a class named in a property's owl:unionOf domain)
 _UP_DEPTH = 6
 _OWNERS = (
     "SELECT ?p "
     + " ".join(f"?u{i} ?q{i}" for i in range(1, _UP_DEPTH + 1))
-    + " WHERE { ?u0 ?p ?s FILTER (isBlank(?u0)) "
-    + "".join(f"OPTIONAL {{ FILTER (isBlank(?u{i - 1})) ?u{i} ?q{i} ?u{i - 1} " for i in range(1, _UP_DEPTH + 1))
+    + " WHERE { { ?u0 ?p ?s FILTER (isBlank(?u0)) } "
+    + "".join(f"OPTIONAL {{ {{ ?u{i} ?q{i} ?u{i - 1} FILTER (isBlank(?u{i - 1})) }} " for i in range(1, _UP_DEPTH + 1))
     + "}" * _UP_DEPTH
     + " } LIMIT 2000"
 )
 # the RDF description: outgoing and incoming triples and the blank nodes below the resource
 DESCRIBE = (
-    f"CONSTRUCT {{ ?s ?p ?o . ?x ?q ?s . {_template('b', BNODE_DEPTH)} }} WHERE {{ "
-    f"{{ ?s ?p ?o }} UNION {{ ?x ?q ?s }} UNION {{ ?s ?r ?b0 FILTER (isBlank(?b0)) {_nested('b', BNODE_DEPTH)}}} }}"
+    f"CONSTRUCT {{ ?s ?p ?o . ?x ?q ?s . {_template('b', BNODE_DEPTH)} }} WHERE {{ {{ ?s ?p ?o }} UNION "
+    f"{{ ?x ?q ?s }} UNION {{ {{ ?s ?r ?b0 FILTER (isBlank(?b0)) }} {_nested('b', BNODE_DEPTH)}}} }}"
 )
 
 
