@@ -303,3 +303,15 @@ def test_query_form_without_javascript(browser: Browser, server: str) -> None:
         watch.check()
     finally:
         context.close()
+
+
+def test_api_documentation_renders_offline(page: Page, server: str) -> None:
+    from playwright.sync_api import expect
+
+    watch = Watch(page, server)
+    page.goto(f"{server}/api", wait_until="load")
+    operation = page.locator(".opblock-summary-path", has_text="/queries/partners-of-firm").first
+    expect(operation).to_be_visible()
+    saved = sorted(p.stem for p in (ROOT / "queries").glob("*.rq"))
+    assert page.locator(".opblock[id^='operations-saved_queries-']").count() == len(saved)
+    watch.check()
