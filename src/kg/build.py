@@ -18,7 +18,7 @@ from rdflib import Literal, URIRef
 from rdflib.namespace import DCTERMS, PROV, RDF, RDFS, XSD
 
 from kg import __version__, derived, rdfio, updates
-from kg.errors import InputError, KgError, StoreError
+from kg.errors import Forbidden, InputError, KgError, StoreError
 from kg.namespaces import GRAPH, IFD, META_GRAPH
 from kg.settings import Settings
 from kg.sources import Source, all_sources, checksum_record, fingerprint, remember_checksums
@@ -151,12 +151,17 @@ def remote_store(settings: Settings) -> RemoteStore:
         update_endpoint=settings.update_endpoint or None,
         user=settings.endpoint_user or None,
         password=settings.endpoint_password or None,
+        token=settings.endpoint_token or None,
         timeout=settings.query_timeout,
     )
 
 
-def push(settings: Settings, progress: object = None) -> dict[str, int]:
-    """Load the repository's graphs (and the provenance graph) into the remote store, one named graph each."""
+def push(settings: Settings, progress: object = None, skipped: object = None) -> dict[str, int]:
+    """Load the repository's graphs (and the provenance graph) into the remote store, one named graph each.
+
+    A remote that refuses only the provenance graph (another kg server keeps its own) gets the data graphs;
+    `skipped(graph, why)` is told.
+    """
     store = remote_store(settings)
     sources = all_sources(settings)
     counts: dict[str, int] = {}
@@ -164,7 +169,12 @@ def push(settings: Settings, progress: object = None) -> dict[str, int]:
         counts[str(s.graph)] = store.load_graph(s.graph, s.parse())
         if callable(progress):
             progress(s)
-    counts[str(META_GRAPH)] = store.load_graph(META_GRAPH, provenance_graph(sources, settings.root))
+    try:
+        counts[str(META_GRAPH)] = store.load_graph(META_GRAPH, provenance_graph(sources, settings.root))
+    except Forbidden as exc:
+        if not callable(skipped):
+            raise
+        skipped(META_GRAPH, exc.message)
     return counts
 
 

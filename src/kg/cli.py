@@ -9,7 +9,7 @@ import click
 
 from kg import formatting, reasoning, results, stats
 from kg.errors import InputError, KgError
-from kg.queries import QueryCatalog, SavedQuery, parse_saved_query
+from kg.queries import QueryCatalog, SavedQuery, parse_query_text
 from kg.settings import Settings
 from kg.sources import extra_sources
 from kg.store import open_store
@@ -96,9 +96,12 @@ def update(
     from kg.updates import commit, journal
 
     if list_:
-        for e in journal(settings):
+        entries = journal(settings)
+        for e in entries:
             first = " ".join(e.text.split())[:80]
             click.echo(f"{e.seq:>6}  {e.time}  {e.agent}  {first}")
+        if not entries:
+            click.echo(f"no updates in the journal ({settings.updates_path})")
         return
     if (file is None) == (expression is None):
         raise InputError("give the update as FILE (or - for standard input) or with -e TEXT, not both")
@@ -161,19 +164,57 @@ def ingest(settings: Settings, files: tuple[Path, ...], dry_run: bool, agent: st
 @main.command()
 @click.option("--endpoint", default=None, help="Query endpoint of the remote store (env KG_ENDPOINT).")
 @click.option("--update-endpoint", default=None, help="Update endpoint, when it differs (env KG_UPDATE_ENDPOINT).")
+@click.option("--user", default=None, help="User for HTTP Basic authentication (env KG_ENDPOINT_USER).")
+@click.option(
+    "--password", default=None, help="Password for HTTP Basic authentication (env KG_ENDPOINT_PASSWORD; safer)."
+)
+@click.option(
+    "--token",
+    default=None,
+    help="Bearer token, e.g. another kg server's update token (env KG_ENDPOINT_TOKEN; safer).",
+)
 @click.pass_obj
-def push(settings: Settings, endpoint: str | None, update_endpoint: str | None) -> None:
-    """Load the built graphs into a remote SPARQL 1.1 store as named graphs (replacing them)."""
+def push(
+    settings: Settings,
+    endpoint: str | None,
+    update_endpoint: str | None,
+    user: str | None,
+    password: str | None,
+    token: str | None,
+) -> None:
+    """Load the built graphs into a remote SPARQL 1.1 store as named graphs (replacing them), with
+    SPARQL Update (DROP SILENT GRAPH, INSERT DATA): Virtuoso, Fuseki, GraphDB, or another kg server.
+
+    Exit 0: pushed; 3: the remote store failed; 4: it refused (credentials).
+    """
     import dataclasses
 
     from kg.build import push as run
 
-    changes = {k: v for k, v in {"endpoint": endpoint, "update_endpoint": update_endpoint}.items() if v}
+    changes = {
+        k: v
+        for k, v in {
+            "endpoint": endpoint,
+            "update_endpoint": update_endpoint,
+            "endpoint_user": user,
+            "endpoint_password": password,
+            "endpoint_token": token,
+        }.items()
+        if v
+    }
     target = dataclasses.replace(settings, store="sparql", **changes)
     if not target.endpoint:
         raise InputError("kg push needs --endpoint URL (or KG_ENDPOINT)")
-    counts = run(target, progress=lambda s: click.echo(f"pushed {s.graph}", err=True))
-    click.echo(f"pushed {sum(counts.values())} triples in {len(counts)} graphs to {target.endpoint}")
+    if target.endpoint_token and target.endpoint_user:
+        raise InputError("give either --token or --user/--password, not both")
+    counts = run(
+        target,
+        progress=lambda s: click.echo(f"pushed {s.graph}", err=True),
+        skipped=lambda graph, why: click.echo(f"not pushed: <{graph}>: {why}", err=True),
+    )
+    click.echo(
+        f"pushed {sum(counts.values())} triples in {len(counts)} graphs to {target.update_endpoint or target.endpoint}"
+    )
 
 
 @main.command()
@@ -202,15 +243,44 @@ def _parse_params(pairs: tuple[str, ...]) -> dict[str, str]:
     return values
 
 
-def _saved(settings: Settings, name: str) -> SavedQuery:
+_QUERY_SUFFIXES = (".rq", ".sparql", ".txt", ".ru")
+
+
+def _query_source(settings: Settings, name: str | None, expression: str | None) -> SavedQuery:
+    """The query to run: inline text (-e), standard input (-), a file, or a saved query by name."""
+    if (name is None) == (expression is None):
+        raise InputError(
+            "give one query: a saved query NAME, a FILE, - for standard input, or -e TEXT",
+            hint="kg queries lists the saved queries",
+        )
+    if expression is not None:
+        return parse_query_text(expression, name="expression", source="-e", require_summary=False)
+    assert name is not None
+    if name == "-":
+        return parse_query_text(sys.stdin.read(), name="stdin", source="standard input", require_summary=False)
     path = Path(name)
-    if path.suffix == ".rq" and path.is_file():
-        return parse_saved_query(path)
-    return QueryCatalog(settings.queries_dir).get(name)
+    if path.is_file():
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(f"cannot read the query: {exc}", source=str(path)) from exc
+        return parse_query_text(text, name=path.stem, source=str(path), path=path, require_summary=False)
+    catalog = QueryCatalog(settings.queries_dir)
+    if name in catalog.names():
+        return catalog.get(name)
+    if path.suffix.lower() in _QUERY_SUFFIXES or "/" in name or "\\" in name or path.exists():
+        what = "is a folder, not a file" if path.is_dir() else "does not exist"
+        raise InputError(f"the query file {name} {what}", source=name, hint="check the path, or kg queries")
+    raise InputError(
+        f"no saved query named {name!r} and no file {name}",
+        hint=f"kg queries lists the saved queries ({', '.join(catalog.names()[:5])}, ...); "
+        "a query file, - (standard input) or -e TEXT run any SPARQL query",
+    )
 
 
 @main.command()
-@click.argument("name")
+@click.argument("name", required=False, metavar="NAME|FILE|-")
+@click.option("-e", "--expression", default=None, metavar="TEXT", help="The query text itself.")
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="A query parameter (repeatable).")
 @click.option(
     "--format",
@@ -219,9 +289,13 @@ def _saved(settings: Settings, name: str) -> SavedQuery:
     type=click.Choice(["table", "csv", "tsv", "json", "xml", "turtle", "nt", "jsonld"]),
 )
 @click.pass_obj
-def query(settings: Settings, name: str, params: tuple[str, ...], fmt: str) -> None:
-    """Run a saved query (NAME) or a .rq FILE."""
-    saved = _saved(settings, name)
+def query(settings: Settings, name: str | None, expression: str | None, params: tuple[str, ...], fmt: str) -> None:
+    """Run a saved query (NAME), any SPARQL query FILE, a query on standard input (-) or -e TEXT.
+
+    Parameters (--param) bind variables by the engine: a saved query's declared ones, typed; in any other
+    query the `#+ params:` it declares, if any.
+    """
+    saved = _query_source(settings, name, expression)
     bindings = saved.bind(_parse_params(params))
     store = open_store(settings)
     try:
@@ -290,6 +364,8 @@ def fmt(settings: Settings, check: bool) -> None:
         bad = formatting.check(paths)
         for p in bad:
             click.echo(f"not canonical: {p} (run kg fmt)")
+        if not bad:
+            click.echo(f"all {len(paths)} Turtle files are in canonical layout")
         sys.exit(1 if bad else 0)
     for p in formatting.rewrite(paths):
         click.echo(f"reformatted {p}")

@@ -52,6 +52,7 @@ class Settings:
     update_endpoint: str = ""
     endpoint_user: str = ""
     endpoint_password: str = ""
+    endpoint_token: str = ""  # a Bearer token for the remote store (another kg server's update token)
 
     @property
     def ontology_file(self) -> Path:

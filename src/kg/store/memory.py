@@ -10,6 +10,7 @@ from rdflib.plugins.sparql import prepareQuery
 from rdflib.term import Identifier, URIRef, Variable
 
 from kg.errors import QuerySyntaxError
+from kg.queryerrors import explain
 from kg.store.base import Quad, QueryResult, Store, capped
 
 
@@ -44,7 +45,7 @@ class MemoryStore(Store):
         try:
             prepared = prepareQuery(sparql)
         except Exception as exc:
-            raise QuerySyntaxError(f"the query does not parse: {_message(exc)}") from exc
+            raise QuerySyntaxError(explain(sparql, _message(exc))) from exc
         target: rdflib.Graph = self._ds
         if default_graphs is not None or named_graphs is not None:
             target = self._restricted(default_graphs or [], named_graphs or [])

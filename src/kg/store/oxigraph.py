@@ -10,6 +10,7 @@ import rdflib
 from rdflib.term import BNode, Identifier, Literal, URIRef
 
 from kg.errors import InputError, QuerySyntaxError, StoreError
+from kg.queryerrors import explain
 from kg.sparqltext import has_dataset_clause
 from kg.store.base import Quad, QueryResult, Store, capped, with_values
 
@@ -79,12 +80,13 @@ class OxigraphStore(Store):
         elif not has_dataset_clause(sparql):
             # the union default graph, unless the query names its own dataset with FROM / FROM NAMED
             kwargs["use_default_graph_as_union"] = True
+        text = sparql
         if bindings:
             sparql = with_values(sparql, bindings)
         try:
             return _collect(self._store.query(sparql, **kwargs), max_rows)  # type: ignore[arg-type]
         except SyntaxError as exc:
-            raise QuerySyntaxError(f"the query does not parse: {exc}") from exc
+            raise QuerySyntaxError(_syntax_message(text, sparql, exc)) from exc
         except RuntimeError as exc:  # evaluation refused, e.g. a function the engine does not provide
             raise InputError(f"the query cannot be evaluated: {exc}", source="query") from exc
         except OSError as exc:
@@ -103,6 +105,18 @@ class OxigraphStore(Store):
 
     def close(self) -> None:
         self._store = None  # type: ignore[assignment]
+
+
+def _syntax_message(text: str, sent: str, exc: SyntaxError) -> str:
+    """The parser's message against the text as the user wrote it (bindings add lines to the text sent)."""
+    if sent != text:
+        try:
+            ox.Store().query(text)  # an empty store: only parsing matters
+        except SyntaxError as original:
+            exc = original
+        except Exception:  # the text alone parses: report the error as it came
+            return explain(sent, str(exc))
+    return explain(text, str(exc))
 
 
 def _collect(result: object, max_rows: int | None) -> QueryResult:

@@ -25,9 +25,9 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.config["JSON_SORT_KEYS"] = False
     app.extensions["kg"] = services or Services(settings)
 
-    from kg.web import linked, meta, saved, sparql, ui, validate
+    from kg.web import apidoc, linked, meta, network, saved, search, sparql, ui, validate
 
-    for bp in (sparql.bp, saved.bp, validate.bp, linked.bp, meta.bp, ui.bp):
+    for bp in (sparql.bp, saved.bp, validate.bp, linked.bp, network.bp, search.bp, meta.bp, apidoc.bp, ui.bp):
         app.register_blueprint(bp)
 
     log = logging.getLogger("kg.web")
@@ -45,7 +45,9 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         response.headers["Access-Control-Allow-Origin"] = "*"
         response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
         response.headers["Access-Control-Allow-Headers"] = "Accept, Authorization, Content-Type"
-        response.headers["Access-Control-Expose-Headers"] = "Content-Type, Vary, X-Result-Rows, X-Result-Truncated"
+        response.headers["Access-Control-Expose-Headers"] = (
+            "Content-Type, Link, Vary, X-Result-Rows, X-Result-Truncated, X-Result-Preview, X-Result-Total-Rows"
+        )
         elapsed = (time.monotonic() - g.get("started", time.monotonic())) * 1000
         log.info("%s %s %s %.1f ms", request.method, request.full_path.rstrip("?"), response.status_code, elapsed)
         return response

@@ -145,6 +145,11 @@ def service_description() -> Response:
 
 @bp.get("/dataset")
 def dataset() -> Response:
+    """The dataset's description: a page for a browser, else RDF (VoID, DCAT, service description)."""
+    if conneg.prefers_html():
+        from kg.web.datasetpage import page
+
+        return page()
     return service_description()
 
 
