@@ -8,13 +8,13 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import pyoxigraph as ox
 import rdflib
-from rdflib import Literal, URIRef
+from rdflib import Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, PROV, RDF, RDFS, XSD
 
 from kg import __version__, derived, rdfio, updates
@@ -29,13 +29,19 @@ from kg.store.remote import RemoteStore
 from kg.updates import Entry, journal
 
 MANIFEST = "manifest.json"
+VOID = Namespace("http://rdfs.org/ns/void#")
 PAPER = IFD["unctad-ite-eds-2"]
 INGEST_PREFIX = str(GRAPH["ingest/"])
 
 
-def provenance_graph(sources: list[Source], root: Path, entries: Sequence[Entry] = ()) -> rdflib.Graph:
-    """PROV-O statements about each named graph (which file it was read from, its checksum, its origin) and
-    about each accepted SPARQL Update."""
+def provenance_graph(
+    sources: list[Source],
+    root: Path,
+    entries: Sequence[Entry] = (),
+    outcomes: Mapping[URIRef, derived.Outcome] | None = None,
+) -> rdflib.Graph:
+    """PROV-O statements about each named graph (which file it was read from, its checksum, its origin),
+    about each accepted SPARQL Update and about each derived graph (with what its derivation reported)."""
     g = rdflib.Graph()
     for s in sources:
         g.add((s.graph, RDF.type, PROV.Entity))
@@ -59,6 +65,11 @@ def provenance_graph(sources: list[Source], root: Path, entries: Sequence[Entry]
         g.add((URIRef(f"{d.graph}#derivation"), DCTERMS.description, Literal(d.method)))
         for s in sources:
             g.add((d.graph, PROV.wasDerivedFrom, s.graph))
+        outcome = (outcomes or {}).get(d.graph)
+        if outcome is not None:
+            g.add((d.graph, VOID.triples, Literal(outcome.triples, datatype=XSD.integer)))
+            for t in outcome.provenance:
+                g.add(t)
     g.add((META_GRAPH, RDF.type, PROV.Entity))
     g.add((META_GRAPH, RDFS.label, Literal("provenance of the named graphs")))
     g.add((META_GRAPH, DCTERMS.created, Literal(time.strftime("%Y-%m-%d"), datatype=XSD.date)))
@@ -211,9 +222,10 @@ def build_oxigraph(
             return False
         added = [] if force else _new_ingests(path, sources, entries)
 
-        def add(store: ox.Store) -> None:
+        def add(store: ox.Store) -> list[str]:
             for s in added:
                 _bulk_load(store, s)
+            return [str(s.graph) for s in added]  # only these graphs gained triples
 
         _build_beside(path, sources, root=root, entries=entries, last_step=add if added else None)
         return True
@@ -243,12 +255,13 @@ def _build_beside(
     root: Path,
     entries: Sequence[Entry],
     on_built: Callable[[], None] | None = None,
-    last_step: Callable[[ox.Store], None] | None = None,
+    last_step: Callable[[ox.Store], Sequence[str] | None] | None = None,
 ) -> None:
     """Write the store beside `path`, run `on_built`, swap it in (the caller holds the store's lock).
 
     With `last_step`, the live store is copied and only that step runs on the copy (the live store must
-    hold everything else); without, everything is loaded and replayed.
+    hold everything else); without, everything is loaded and replayed. A step that only added triples returns
+    the graphs it added to, and the derived graphs are then updated rather than computed again.
     """
     tmp = path.parent / f".{path.name}.building"
     shutil.rmtree(tmp, ignore_errors=True)
@@ -259,9 +272,9 @@ def _build_beside(
         live.backup(str(tmp / "db"))  # a checkpoint: hard links to the immutable table files
         del live
         store = ox.Store(str(tmp / "db"))
-        last_step(store)
-        derived.derive(store)
-        _provenance(store, sources, root, entries)
+        delta = last_step(store)
+        outcomes = derived.derive(store, delta=delta)
+        _provenance(store, sources, root, entries, outcomes)
     else:
         (tmp / "db").mkdir()
         store = _filled(sources, root, entries, ox.Store(str(tmp / "db")))
@@ -313,17 +326,23 @@ def _filled(sources: list[Source], root: Path, entries: Sequence[Entry], store: 
             ) from exc
     for s in ingests.values():
         _bulk_load(store, s)
-    derived.derive(store)
-    _provenance(store, sources, root, entries)
+    outcomes = derived.derive(store)
+    _provenance(store, sources, root, entries, outcomes)
     return store
 
 
-def _provenance(store: ox.Store, sources: list[Source], root: Path, entries: Sequence[Entry]) -> None:
+def _provenance(
+    store: ox.Store,
+    sources: list[Source],
+    root: Path,
+    entries: Sequence[Entry],
+    outcomes: Mapping[URIRef, derived.Outcome] | None = None,
+) -> None:
     """(Re)write the provenance graph: the server keeps it, whatever an update wrote there."""
     meta_name = ox.NamedNode(str(META_GRAPH))
     if store.contains_named_graph(meta_name):
         store.remove_graph(meta_name)
-    meta = provenance_graph(sources, root, entries)  # small: a transaction, not a bulk load (no table files)
+    meta = provenance_graph(sources, root, entries, outcomes)  # small: a transaction, not a bulk load (no table files)
     store.extend(ox.Quad(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o), meta_name) for s, p, o in meta)
 
 

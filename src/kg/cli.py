@@ -449,9 +449,25 @@ def generate(settings: Settings, triples: str, seed: int, output: Path) -> None:
 
 
 @main.command()
+@click.option(
+    "--explain",
+    "explain_iri",
+    default=None,
+    metavar="IRI",
+    help="Explain every inferred triple about IRI (a full IRI or a prefixed name such as ifd:firm-ibm).",
+)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", help="Output of --explain.")
 @click.pass_obj
-def reason(settings: Settings) -> None:
-    """Check with HermiT that the ontology and all data are consistent with no unsatisfiable class."""
+def reason(settings: Settings, explain_iri: str | None, fmt: str) -> None:
+    """Check with HermiT that the ontology and all data are consistent with no unsatisfiable class; with
+    --explain, show for each inferred triple about an IRI the rule, its axioms and the premises that fired it.
+
+    The inferred graph itself is computed by every build (OWL 2 RL rules over HermiT's classification).
+    Exit 0: consistent (or explained); 1: inconsistent or an unsatisfiable class; 2: bad input.
+    """
+    if explain_iri is not None:
+        _explain(settings, explain_iri, fmt)
+        return
     verdict = reasoning.check(settings)
     if not verdict.consistent:
         click.echo(f"inconsistent: {verdict.explanation}")
@@ -460,3 +476,56 @@ def reason(settings: Settings) -> None:
     if verdict.ok:
         click.echo("consistent; no unsatisfiable class")
     sys.exit(0 if verdict.ok else 1)
+
+
+def _expand(text: str) -> str:
+    """A full IRI, or a prefixed name with one of the project's prefixes expanded."""
+    from kg.namespaces import PREFIXES
+    from kg.sparqltext import is_absolute_iri
+
+    text = text.strip().removeprefix("<").removesuffix(">")
+    prefix, sep, local = text.partition(":")
+    if sep and prefix in PREFIXES and not local.startswith("//"):
+        return PREFIXES[prefix] + local
+    if not is_absolute_iri(text):
+        raise InputError(f"not an IRI: {text!r}", hint="give a full IRI or a prefixed name such as ifd:firm-ibm")
+    return text
+
+
+def _explain(settings: Settings, iri_text: str, fmt: str) -> None:
+    import json
+
+    from rdflib import URIRef
+
+    from kg import inference
+
+    iri = URIRef(_expand(iri_text))
+    store = open_store(settings)
+    try:
+        explanations = inference.explain(store, iri, inference.cache_dir())
+    finally:
+        store.close()
+    if fmt == "json":
+
+        def as_json(e: inference.Explanation) -> dict:
+            return {
+                "triple": [str(t) for t in e.triple],
+                "rule": None
+                if e.rule is None
+                else {"id": e.rule.id, "kind": e.rule.kind, "rule": e.rule.render(), "axioms": list(e.rule.axioms)},
+                "premises": [
+                    {
+                        "triple": [str(t) for t in p],
+                        "graphs": [str(g) for g in graphs],
+                        "explanation": None if sub is None else as_json(sub),
+                    }
+                    for p, graphs, sub in e.premises
+                ],
+            }
+
+        click.echo(json.dumps([as_json(e) for e in explanations], indent=2))
+        return
+    for e in explanations:
+        click.echo("\n".join(inference.render_explanation(e)))
+    if not explanations:
+        click.echo(f"no inferred triple about <{iri}>")

@@ -5,17 +5,30 @@ the build writes each into its graph after the sources are loaded and the update
 records in the provenance graph what produced it. Queries see derived graphs like any other named graph (so
 they are part of the union default graph); updates may neither read nor write them (see `is_derived`), so a
 rebuild reproduces them exactly.
+
+A small derivation returns its triples (`compute`); a large one writes its graph itself (`write`, e.g. with
+the bulk loader and in rounds, reading what it wrote in earlier rounds) and says how many triples it wrote.
+Either may add statements of its own to the provenance graph (`Outcome.provenance`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 from rdflib import URIRef
+from rdflib.term import Node
 
 Triple = tuple[ox.NamedNode | ox.BlankNode, ox.NamedNode, ox.NamedNode | ox.BlankNode | ox.Literal]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a derivation wrote: its size and what the provenance graph should say about how (rdflib triples)."""
+
+    triples: int
+    provenance: Sequence[tuple[Node, Node, Node]] = field(default_factory=tuple)
 
 
 @dataclass(frozen=True)
@@ -25,12 +38,17 @@ class Derivation:
     graph: URIRef
     label: str
     method: str  # what produced it: a rule set, a reasoner, a query (recorded in the provenance graph)
-    compute: Callable[[ox.Store], Iterable[Triple]]
+    compute: Callable[[ox.Store], Iterable[Triple]] | None = None
+    # fills the graph itself: write(store, graph, None) on an emptied graph, or write(store, graph, delta) on the
+    # graph as last computed when only the graphs named in `delta` gained triples since (an incremental run)
+    write: Callable[[ox.Store, ox.NamedNode, Sequence[str] | None], Outcome] | None = None
 
 
 def derivations() -> tuple[Derivation, ...]:
     """Every derivation, in the order they run (a later one may read an earlier one's graph)."""
-    return ()
+    from kg.inference import DERIVATION as inferred
+
+    return (inferred,)
 
 
 def is_derived(graph: URIRef | str) -> bool:
@@ -38,14 +56,26 @@ def is_derived(graph: URIRef | str) -> bool:
     return any(str(d.graph) == str(graph) for d in derivations())
 
 
-def derive(store: ox.Store) -> dict[URIRef, int]:
-    """(Re)compute every derived graph in `store`; returns each graph's triple count."""
-    counts: dict[URIRef, int] = {}
+def derive(store: ox.Store, delta: Sequence[str] | None = None) -> dict[URIRef, Outcome]:
+    """(Re)compute every derived graph in `store`; returns what each wrote.
+
+    `delta`: the store's derived graphs are as the last build left them and only the graphs named here have
+    gained triples since (new ingests); a derivation that writes its graph itself may then update it instead
+    of computing it again. None: anything may have changed.
+    """
+    outcomes: dict[URIRef, Outcome] = {}
     for d in derivations():
         name = ox.NamedNode(str(d.graph))
+        if d.write is not None and delta is not None and store.contains_named_graph(name):
+            outcomes[d.graph] = d.write(store, name, delta)
+            continue
         if store.contains_named_graph(name):
             store.remove_graph(name)
+        if d.write is not None:
+            outcomes[d.graph] = d.write(store, name, None)
+            continue
+        assert d.compute is not None, f"the derivation of {d.graph} has neither compute nor write"
         triples = list(d.compute(store))
         store.extend(ox.Quad(s, p, o, name) for s, p, o in triples)
-        counts[d.graph] = len(triples)
-    return counts
+        outcomes[d.graph] = Outcome(len(triples))
+    return outcomes
