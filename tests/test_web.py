@@ -614,7 +614,7 @@ def test_service_description(client: FlaskClient, media: str) -> None:
 
 def test_void_description(client: FlaskClient) -> None:
     g = service_description(client, "text/turtle")
-    datasets = set(g.subjects(RDF.type, VOID.Dataset)) - {URIRef("http://www.wikidata.org/")}
+    datasets = set(g.subjects(VOID.sparqlEndpoint, None))
     assert len(datasets) == 1
     ds = datasets.pop()
     assert g.value(ds, VOID.triples).toPython() == count(client, "?s ?p ?o")  # type: ignore[union-attr]
@@ -629,10 +629,18 @@ def test_void_description(client: FlaskClient) -> None:
     partitions = {g.value(p, VOID.property): g.value(p, VOID.triples).toPython()  # type: ignore[union-attr]
                   for p in g.objects(ds, VOID.propertyPartition)}
     assert partitions == properties
-    linksets = [ls for ls in g.objects(ds, VOID.subset) if (ls, RDF.type, VOID.Linkset) in g]
-    assert linksets and all(g.value(ls, VOID.objectsTarget) == URIRef("http://www.wikidata.org/") for ls in linksets)
+    # the linksets of data/links/, as subsets of this dataset, with the links they count
+    linksets = set(g.subjects(RDF.type, VOID.Linkset))
+    wikidata = [ls for ls in linksets if g.value(ls, VOID.objectsTarget) == URIRef("http://www.wikidata.org/")]
     wikidata_links = count(client, '?s ?p ?o FILTER (STRSTARTS(STR(?o), "http://www.wikidata.org/entity/"))')
-    assert sum(g.value(ls, VOID.triples).toPython() for ls in linksets) == wikidata_links > 0  # type: ignore[union-attr]
+    assert sum(g.value(ls, VOID.triples).toPython() for ls in wikidata) == wikidata_links > 0  # type: ignore[union-attr]
+    assert all(g.value(ls, VOID.subjectsTarget) == ds for ls in linksets)
+    targets = {g.value(ls, VOID.objectsTarget) for ls in linksets}
+    assert URIRef("https://unstats.un.org/unsd/methodology/m49/") in targets
+    assert URIRef("https://www.iso.org/iso-3166-country-codes.html") in targets
+    assert URIRef("http://zbw.eu/stw") in targets
+    subsets = set(g.objects(ds, VOID.subset))
+    assert all(ls in subsets or any((s, VOID.subset, ls) in g for s in subsets) for ls in linksets)
     dumps = set(g.objects(ds, VOID.dataDump))
     assert {str(d).rsplit("/", 1)[-1] for d in dumps} == {"interfirm.ttl", "interfirm.nt", "interfirm.jsonld"}
     downloads = {g.value(d, DCAT.downloadURL) for d in g.objects(ds, DCAT.distribution)}

@@ -17,6 +17,7 @@ def turtle_files(settings: Settings) -> list[Path]:
     return [
         settings.ontology_file,
         *sorted(settings.data_dir.glob("*.ttl")),
+        *sorted(settings.links_dir.glob("*.ttl")),
         *sorted(settings.shapes_dir.glob("*.ttl")),
     ]
 

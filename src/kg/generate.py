@@ -106,7 +106,7 @@ class Vocabulary:
 def load_vocabulary(data_dir: Path) -> Vocabulary:
     """Countries (with an economy type), sectors and Table 1 entries from `data/`, sorted by IRI."""
     g = rdflib.Graph()
-    for name in ("places.ttl", "concepts.ttl", "table1.ttl"):
+    for name in ("places.ttl", "concepts.ttl", "table1.ttl", "links/iso3166.ttl"):
         path = data_dir / name
         if not path.is_file():
             raise InputError("a data file the generator reads is missing", source=str(path))

@@ -22,16 +22,12 @@ from rdflib import BNode, Literal, URIRef
 from rdflib.namespace import DCTERMS, PROV, RDF, RDFS, XSD
 
 from kg.derived import Derivation, Outcome
-from kg.namespaces import GRAPH, ONTOLOGY_GRAPH
+from kg.namespaces import GRAPH, INFERRED_GRAPH, ONTOLOGY_GRAPH
 from kg.reasoning import Classification, classify
 from kg.results import short
 from kg.rules import Atom, Rule, Var, compile_rules
 
-INFERRED_GRAPH = GRAPH["inferred"]
-ASSERTED_GRAPH = GRAPH["asserted"]
-SCRATCH_GRAPH = GRAPH[
-    "inferred-scratch"
-]  # what an incremental run adds, while it runs  # not stored: the union of every named graph but the derived ones
+SCRATCH_GRAPH = GRAPH["inferred-scratch"]  # what an incremental run adds, while it runs
 VOID = rdflib.Namespace("http://rdfs.org/ns/void#")
 RL_SPEC = URIRef("https://www.w3.org/TR/owl2-profiles/#Reasoning_in_OWL_2_RL_and_RDF_Graphs_using_Rules")
 MAX_ROUNDS = 50
@@ -131,7 +127,7 @@ def _groups(rules: Sequence[Rule], indices: Iterable[int]) -> list[_Group]:
         if any(isinstance(t, BNode) for a in (*rule.body, rule.head) for t in (a.s, a.p, a.o)):
             continue  # a blank node of the ontology cannot be named in a query
         if rule.transitive is not None:
-            body, body_params, body_values = list(rule.body), [], [[]]
+            body, body_params, body_values = list(rule.body), [], []
         else:
             body, body_params, body_values = _parametrise(rule.body, "c")
         (head,), head_params, head_values = _parametrise([rule.head], "h")

@@ -12,6 +12,9 @@ GRAPH = Namespace(BASE + "graph/")
 ONTOLOGY_IRI = URIRef(BASE + "ontology")
 ONTOLOGY_GRAPH = GRAPH["ontology"]
 META_GRAPH = GRAPH["meta"]
+INFERRED_GRAPH = GRAPH["inferred"]  # the reasoner's (kg.inference)
+ASSERTED_GRAPH = GRAPH["asserted"]  # not stored: every named graph but the derived ones (kg.store.virtual)
+UNION_GRAPH = GRAPH["union"]  # not stored: every named graph
 
 PREFIXES: dict[str, str] = {
     "bibo": "http://purl.org/ontology/bibo/",
@@ -37,6 +40,8 @@ PREFIXES: dict[str, str] = {
     "sdmx-measure": "http://purl.org/linked-data/sdmx/2009/measure#",
     "sh": "http://www.w3.org/ns/shacl#",
     "skos": "http://www.w3.org/2004/02/skos/core#",
+    "stw": "http://zbw.eu/stw/descriptor/",
+    "void": "http://rdfs.org/ns/void#",
     "wd": "http://www.wikidata.org/entity/",
     "xsd": "http://www.w3.org/2001/XMLSchema#",
 }

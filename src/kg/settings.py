@@ -63,6 +63,11 @@ class Settings:
         return self.root / "data"
 
     @property
+    def links_dir(self) -> Path:
+        """Links to other datasets, one file (and named graph) per target."""
+        return self.root / "data" / "links"
+
+    @property
     def shapes_dir(self) -> Path:
         return self.root / "shapes"
 

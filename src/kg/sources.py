@@ -75,7 +75,8 @@ def ingest_sources(settings: Settings) -> list[Source]:
 
 
 def repository_sources(settings: Settings) -> list[Source]:
-    """The ontology first, then every `data/*.ttl` in name order."""
+    """The ontology first, then every `data/*.ttl` in name order, then the links to other datasets
+    (`data/links/*.ttl`, graph `graph/links/<name>`)."""
     if not settings.ontology_file.is_file():
         raise InputError(
             "the ontology file is missing",
@@ -84,6 +85,7 @@ def repository_sources(settings: Settings) -> list[Source]:
         )
     sources = [Source(settings.ontology_file, ONTOLOGY_GRAPH)]
     sources += [Source(p, GRAPH[p.stem]) for p in sorted(settings.data_dir.glob("*.ttl"))]
+    sources += [Source(p, GRAPH[f"links/{p.stem}"]) for p in sorted(settings.links_dir.glob("*.ttl"))]
     return sources
 
 

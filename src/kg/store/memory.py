@@ -12,6 +12,7 @@ from rdflib.term import Identifier, URIRef, Variable
 from kg.errors import QuerySyntaxError
 from kg.queryerrors import explain
 from kg.store.base import Quad, QueryResult, Store, capped
+from kg.store.virtual import resolve
 
 
 class MemoryStore(Store):
@@ -47,6 +48,7 @@ class MemoryStore(Store):
         except Exception as exc:
             raise QuerySyntaxError(explain(sparql, _message(exc))) from exc
         target: rdflib.Graph = self._ds
+        default_graphs, named_graphs = resolve(sparql, default_graphs, named_graphs, self.graph_names)
         if default_graphs is not None or named_graphs is not None:
             target = self._restricted(default_graphs or [], named_graphs or [])
             # the protocol's dataset overrides FROM / FROM NAMED (SPARQL 1.1 Protocol, 2.1.4)

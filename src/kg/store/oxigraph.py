@@ -13,6 +13,7 @@ from kg.errors import InputError, QuerySyntaxError, StoreError
 from kg.queryerrors import explain
 from kg.sparqltext import has_dataset_clause
 from kg.store.base import Quad, QueryResult, Store, capped, with_values
+from kg.store.virtual import resolve
 
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 _RDF_LANGSTRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
@@ -74,6 +75,7 @@ class OxigraphStore(Store):
         max_rows: int | None = None,
     ) -> QueryResult:
         kwargs: dict[str, object] = {}
+        default_graphs, named_graphs = resolve(sparql, default_graphs, named_graphs, self.graph_names)
         if default_graphs is not None or named_graphs is not None:
             kwargs["default_graph"] = [ox.NamedNode(str(g)) for g in default_graphs or []]
             kwargs["named_graphs"] = [ox.NamedNode(str(g)) for g in named_graphs or []]

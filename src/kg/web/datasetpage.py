@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from flask import Response, render_template, request
 from rdflib import URIRef
-from rdflib.namespace import DCAT, DCTERMS, RDF
+from rdflib.namespace import DCAT, DCTERMS, RDF, RDFS
 
+from kg.namespaces import ASSERTED_GRAPH, INFERRED_GRAPH, UNION_GRAPH
 from kg.results import short
 from kg.web.links import add_link_header, alternates, href
 from kg.web.meta import SD, VOID, description_graph
@@ -59,10 +60,27 @@ def page() -> Response:
         ),
         key=lambda d: d["url"],
     )
-    linksets = [
-        {"property": short(g.value(ls, VOID.linkPredicate)), "count": _n(g.value(ls, VOID.triples))}
-        for ls in g.objects(dataset, VOID.subset)
-        if (ls, RDF.type, VOID.Linkset) in g
+    linksets = sorted(
+        (
+            {
+                "label": str(g.value(ls, RDFS.label) or ls),
+                "target": str(g.value(g.value(ls, VOID.objectsTarget), RDFS.label) or g.value(ls, VOID.objectsTarget)),
+                "property": short(g.value(ls, VOID.linkPredicate)),
+                "count": _n(g.value(ls, VOID.triples)),
+            }
+            for ls in g.subjects(RDF.type, VOID.Linkset)
+        ),
+        key=lambda x: (x["target"], x["property"]),
+    )
+    views = [
+        {
+            "iri": str(v),
+            "href": href(str(v)),
+            "comment": str(g.value(v, RDFS.comment) or ""),
+            "count": _n(g.value(v, VOID.triples)),
+        }
+        for v in (ASSERTED_GRAPH, INFERRED_GRAPH, UNION_GRAPH)
+        if (dataset, VOID.subset, v) in g
     ]
     stats = {
         "title": str(g.value(dataset, DCTERMS.title) or "interfirm-kg"),
@@ -81,6 +99,7 @@ def page() -> Response:
         graphs=graphs,
         dumps=dumps,
         linksets=linksets,
+        views=views,
         alternates=alternates("/dataset"),
         endpoint=str(endpoint),
     )

@@ -7,11 +7,11 @@ import json
 import rdflib
 from flask import Blueprint, Response, request, url_for
 from rdflib import BNode, Literal, Namespace, URIRef
-from rdflib.namespace import DCAT, DCTERMS, RDF, RDFS, XSD
+from rdflib.namespace import DCAT, DCTERMS, RDF, RDFS
 
 from kg import __version__
 from kg.errors import NotFound
-from kg.namespaces import IFD, PREFIXES
+from kg.namespaces import ASSERTED_GRAPH, GRAPH, IFD, INFERRED_GRAPH, PREFIXES, UNION_GRAPH
 from kg.results import GRAPH_FORMATS
 from kg.web import conneg
 from kg.web.services import current
@@ -27,9 +27,32 @@ _STATS = """SELECT (COUNT(*) AS ?triples) (COUNT(DISTINCT ?s) AS ?subjects) (COU
 _CLASSES = "SELECT ?c (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s a ?c } GROUP BY ?c ORDER BY ?c"
 _PROPERTIES = "SELECT ?p (COUNT(*) AS ?n) WHERE { ?s ?p ?o } GROUP BY ?p ORDER BY ?p"
 _GRAPHS = "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g ORDER BY ?g"
-_LINKS = """SELECT ?p (COUNT(*) AS ?n) WHERE { ?s ?p ?o FILTER(STRSTARTS(STR(?o), "http://www.wikidata.org/entity/")) }
-GROUP BY ?p ORDER BY ?p"""
-_AGGREGATES = {"stats": _STATS, "graphs": _GRAPHS, "classes": _CLASSES, "properties": _PROPERTIES, "links": _LINKS}
+# the linksets of data/links/ describe themselves (VoID) in their own named graphs
+_LINKS = """PREFIX void: <http://rdfs.org/ns/void#>
+SELECT ?g ?s ?p ?o WHERE { GRAPH ?g { ?s ?p ?o } FILTER (STRSTARTS(STR(?g), "%s"))
+  FILTER (?p IN (void:subset, void:linkPredicate, void:objectsTarget, void:subjectsTarget, void:triples, void:uriSpace)
+          || (?p = rdf:type && ?o IN (void:Linkset, void:Dataset)) || ?p = rdfs:label) }"""
+_ASSERTED = f"SELECT (COUNT(*) AS ?n) FROM <{ASSERTED_GRAPH}> WHERE {{ ?s ?p ?o }}"
+_INFERRED = f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{INFERRED_GRAPH}> {{ ?s ?p ?o }} }}"
+_AGGREGATES = {
+    "stats": _STATS,
+    "graphs": _GRAPHS,
+    "classes": _CLASSES,
+    "properties": _PROPERTIES,
+    "links": "PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#> "
+    "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> " + _LINKS % GRAPH["links/"],
+    "asserted": _ASSERTED,
+    "inferred": _INFERRED,
+}
+PUBLIC_DATASET = URIRef("https://w3id.org/interfirm/dataset")  # the dataset's IRI in files (linksets, releases)
+_GRAPH_ROLES = {
+    ASSERTED_GRAPH: "asserted: every named graph but the derived ones (ontology, data, links, ingests, updates, "
+    "provenance); not stored, usable as the default graph (FROM, default-graph-uri)",
+    INFERRED_GRAPH: "inferred: what the OWL 2 RL rules conclude from the ontology and the asserted graphs, and is not "
+    "asserted; a named graph of its own, recomputed by every build, ingest and update",
+    UNION_GRAPH: "union: every named graph, asserted and inferred (the default graph of a query that names none); "
+    "usable as the default graph (FROM, default-graph-uri)",
+}
 
 
 def _statistics() -> dict[str, list[dict]]:
@@ -117,18 +140,44 @@ def description_graph() -> rdflib.Graph:
         g.add((dataset, VOID.propertyPartition, part))
         g.add((part, VOID.property, URIRef(row["p"]["value"])))
         g.add((part, VOID.triples, Literal(_int(row["n"]))))
-    wikidata = URIRef("http://www.wikidata.org/")
-    g.add((wikidata, RDF.type, VOID.Dataset))
-    g.add((wikidata, VOID.uriSpace, Literal("http://www.wikidata.org/entity/")))
-    for row in statistics["links"]:
-        ls = URIRef(f"{dataset}#linkset-wikidata-{row['p']['value'].rsplit('#', 1)[-1].rsplit('/', 1)[-1]}")
-        g.add((dataset, VOID.subset, ls))
-        g.add((ls, RDF.type, VOID.Linkset))
-        g.add((ls, VOID.subjectsTarget, dataset))
-        g.add((ls, VOID.objectsTarget, wikidata))
-        g.add((ls, VOID.linkPredicate, URIRef(row["p"]["value"])))
-        g.add((ls, VOID.triples, Literal(_int(row["n"]), datatype=XSD.integer)))
+    _graphs_described(g, dataset, default_dataset, statistics)
+    _linksets(g, dataset, statistics["links"])
     return g
+
+
+def _graphs_described(g: rdflib.Graph, dataset: URIRef, default_dataset: BNode, statistics: dict) -> None:
+    """The asserted, inferred and union graphs: VoID subsets of the dataset with their sizes, and in the service
+    description how each can be named (the inferred graph as a named graph, the others as a default graph)."""
+    sizes = {
+        ASSERTED_GRAPH: _int(statistics["asserted"][0]["n"]),
+        INFERRED_GRAPH: _int(statistics["inferred"][0]["n"]),
+        UNION_GRAPH: _int(statistics["stats"][0]["triples"]),
+    }
+    for graph, role in _GRAPH_ROLES.items():
+        g.add((dataset, VOID.subset, graph))
+        g.add((graph, RDF.type, VOID.Dataset))
+        g.add((graph, RDFS.comment, Literal(role, lang="en")))
+        g.add((graph, VOID.triples, Literal(sizes[graph])))
+    g.add((INFERRED_GRAPH, DCTERMS.conformsTo, URIRef("https://www.w3.org/TR/owl2-profiles/#OWL_2_RL")))
+    for graph in (ASSERTED_GRAPH, UNION_GRAPH):  # not stored: a default graph made of named graphs
+        g.add((default_dataset, RDFS.seeAlso, graph))
+
+
+def _linksets(g: rdflib.Graph, dataset: URIRef, rows: list[dict]) -> None:
+    """The linksets of data/links/ as their files describe them, as subsets of this dataset."""
+
+    def term(b: dict) -> rdflib.term.Node:
+        if b["type"] == "uri":
+            iri = URIRef(b["value"])
+            return dataset if iri == PUBLIC_DATASET else iri
+        if b["type"] == "bnode":
+            return BNode(b["value"])
+        return Literal(b["value"], lang=b.get("xml:lang"), datatype=b.get("datatype"))
+
+    for row in rows:
+        g.add((term(row["s"]), term(row["p"]), term(row["o"])))
+        if row["s"]["value"] == row["g"]["value"]:
+            g.add((dataset, VOID.subset, term(row["g"])))
 
 
 def service_description() -> Response:
