@@ -67,7 +67,8 @@ def test_north_south_partnerships_are_found_from_the_partners_economies(store: S
     assert EX["joint-venture-two-way"] not in found  # Germany and Japan
     # every agreement the paper orients North-South or South-North, and none it orients otherwise
     oriented = store.query(
-        "PREFIX ifc: <https://w3id.org/interfirm/ontology#> SELECT ?a ?o WHERE { ?a a ifc:InterFirmAgreement ; ifc:orientation ?o }"
+        "PREFIX ifc: <https://w3id.org/interfirm/ontology#> "
+        "SELECT ?a ?o WHERE { ?a a ifc:InterFirmAgreement ; ifc:orientation ?o }"
     ).rows
     assert {a for a, o in oriented if o in (IFC.NorthSouth, IFC.SouthNorth)} <= found
     assert not {a for a, o in oriented if o in (IFC.NorthNorth, IFC.SouthSouth)} & found

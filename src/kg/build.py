@@ -168,7 +168,8 @@ def remote_store(settings: Settings) -> RemoteStore:
 
 
 def push(settings: Settings, progress: object = None, skipped: object = None) -> dict[str, int]:
-    """Load the repository's graphs (and the provenance graph) into the remote store, one named graph each.
+    """Load the repository's graphs, the derived graphs (computed here) and the provenance graph into the
+    remote store, one named graph each.
 
     A remote that refuses only the provenance graph (another kg server keeps its own) gets the data graphs;
     `skipped(graph, why)` is told.
@@ -180,8 +181,17 @@ def push(settings: Settings, progress: object = None, skipped: object = None) ->
         counts[str(s.graph)] = store.load_graph(s.graph, s.parse())
         if callable(progress):
             progress(s)
+    filled = _filled(sources, settings.root, ())  # the derived graphs (the inferred one), computed here
+    outcomes: dict[URIRef, derived.Outcome] = {}
+    for d in derived.derivations():
+        graph = rdflib.Graph()
+        for q in filled.quads_for_pattern(None, None, None, ox.NamedNode(str(d.graph))):
+            graph.add((to_rdflib(q.subject), to_rdflib(q.predicate), to_rdflib(q.object)))
+        counts[str(d.graph)] = store.load_graph(d.graph, graph)
+        outcomes[d.graph] = derived.Outcome(len(graph))
     try:
-        counts[str(META_GRAPH)] = store.load_graph(META_GRAPH, provenance_graph(sources, settings.root))
+        provenance = provenance_graph(sources, settings.root, (), outcomes)
+        counts[str(META_GRAPH)] = store.load_graph(META_GRAPH, provenance)
     except Forbidden as exc:
         if not callable(skipped):
             raise

@@ -295,11 +295,13 @@ def query(settings: Settings, name: str | None, expression: str | None, params: 
     Parameters (--param) bind variables by the engine: a saved query's declared ones, typed; in any other
     query the `#+ params:` it declares, if any.
     """
+    from kg.guard import route_services
+
     saved = _query_source(settings, name, expression)
     bindings = saved.bind(_parse_params(params))
     store = open_store(settings)
     try:
-        result = store.query(saved.text, bindings=bindings)
+        result = store.query(route_services(saved.text, settings.service_map), bindings=bindings)
     finally:
         store.close()
     sys.stdout.buffer.write(results.serialize(result, fmt))

@@ -1,4 +1,5 @@
-"""What a query may do on the public endpoint: no outbound traffic (SERVICE) unless allow-listed.
+"""What a query may do on the public endpoint: no outbound traffic (SERVICE) unless allow-listed, and where an
+allowed SERVICE is answered from (a mirror or a stand-in named in the settings' service map).
 
 The check is lexical and conservative: comments and string literals are blanked out first, then every
 SERVICE keyword must be followed by an IRI on the allow-list. `SERVICE ?var` is always refused, as is
@@ -11,7 +12,7 @@ import re
 from collections.abc import Iterable
 
 from kg.errors import InputError
-from kg.sparqltext import mask
+from kg.sparqltext import blank, mask
 
 _SERVICE = re.compile(r"(?<![\w:?$])SERVICE(?![\w:])\s*(?:SILENT(?![\w:])\s*)?(\S+)?", re.IGNORECASE)
 _PREFIX = re.compile(r"(?<![\w:?$])PREFIX\s+([A-Za-z][\w.-]*)?:\s*<(\d+)>", re.IGNORECASE)
@@ -46,3 +47,39 @@ def check_query(sparql: str, allowed_services: Iterable[str]) -> None:
                 source="query",
                 hint="remove the SERVICE clause, or ask the operator to allow-list that endpoint",
             )
+
+
+_SERVICE_WORD = re.compile(r"(?<![\w:?$])SERVICE(?![\w:])", re.IGNORECASE)
+_SILENT = re.compile(r"\s*SILENT(?![\w:])", re.IGNORECASE)
+_TOKEN = re.compile(r"<[^<>\"{}|^`\\\s]*>|[A-Za-z]?[\w.-]*:[^\s{]*")
+
+
+def route_services(sparql: str, service_map: Iterable[str]) -> str:
+    """The query with each SERVICE IRI the map names ("IRI=URL") replaced by its URL; the allow-list is checked
+    on the query as written, before this."""
+    routes = dict(entry.split("=", 1) for entry in service_map if "=" in entry)
+    if not routes or not service_endpoints(sparql):
+        return sparql
+    masked, iris = mask(sparql)
+    prefixes = {(m.group(1) or ""): iris[int(m.group(2))] for m in _PREFIX.finditer(masked)}
+    edits: list[tuple[int, int, str]] = []
+    for m in _SERVICE_WORD.finditer(blank(sparql)):
+        at = m.end()
+        silent = _SILENT.match(sparql, at)
+        at = silent.end() if silent else at
+        while at < len(sparql) and sparql[at].isspace():
+            at += 1
+        token = _TOKEN.match(sparql, at)
+        if token is None:
+            continue
+        text = token.group(0)
+        if text.startswith("<"):
+            iri = text[1:-1]
+        else:
+            prefix, _, local = text.partition(":")
+            iri = prefixes.get(prefix, "\0") + local
+        if iri in routes:
+            edits.append((token.start(), token.end(), f"<{routes[iri]}>"))
+    for start, end, replacement in reversed(edits):
+        sparql = sparql[:start] + replacement + sparql[end:]
+    return sparql

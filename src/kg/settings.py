@@ -10,6 +10,7 @@ from pathlib import Path
 from kg.errors import InputError
 
 STORE_KINDS = ("oxigraph", "memory", "sparql")
+WIKIDATA_SPARQL = "https://query.wikidata.org/sparql"
 
 
 def _default_root() -> Path:
@@ -47,7 +48,10 @@ class Settings:
     max_result_bytes: int = 64 * 1024 * 1024
     queue_wait: float = 2.0
     rate_limit_per_minute: int = 600
-    allowed_services: tuple[str, ...] = ()
+    # SERVICE endpoints a query may call (Wikidata's by default; KG_ALLOWED_SERVICES= empty allows none)
+    allowed_services: tuple[str, ...] = (WIKIDATA_SPARQL,)
+    # SERVICE IRIs answered by another URL: "IRI=URL,..." (a mirror, or a stand-in in tests)
+    service_map: tuple[str, ...] = ()
     endpoint: str = ""
     update_endpoint: str = ""
     endpoint_user: str = ""
@@ -96,10 +100,10 @@ class Settings:
         values: dict[str, object] = {}
         for f in dataclasses.fields(cls):
             raw = env.get(f"KG_{f.name.upper()}")
-            if raw is not None and raw != "":
+            if raw is not None and (raw != "" or f.name == "allowed_services"):  # empty: allow no SERVICE
                 values[f.name] = _convert(f.name, f.type, raw)
         values.update({k: v for k, v in overrides.items() if v is not None})
-        for key in ("extra_files", "allowed_services"):
+        for key in ("extra_files", "allowed_services", "service_map"):
             if isinstance(values.get(key), str):
                 values[key] = tuple(x for x in str(values[key]).split(",") if x)
         for key in ("root", "store_dir", "ingest_dir", "updates_dir"):
@@ -118,6 +122,14 @@ class Settings:
                 source="KG_ENDPOINT/--endpoint",
                 hint="give the SPARQL 1.1 query endpoint URL of the remote store",
             )
+        for entry in settings.service_map:
+            iri, sep, url = entry.partition("=")
+            if not sep or not iri.startswith(("http://", "https://")) or not url.startswith(("http://", "https://")):
+                raise InputError(
+                    f"KG_SERVICE_MAP entry {entry!r} is not IRI=URL",
+                    source="KG_SERVICE_MAP",
+                    hint="write https://query.wikidata.org/sparql=http://127.0.0.1:9000/sparql",
+                )
         if settings.query_timeout <= 0:
             raise InputError(
                 "the query timeout must be a positive number of seconds", source="KG_QUERY_TIMEOUT/--query-timeout"

@@ -13,7 +13,7 @@ from flask import current_app
 from rdflib.term import Identifier, URIRef
 
 from kg.executor import Answer, QueryExecutor, generation
-from kg.guard import check_query
+from kg.guard import check_query, route_services
 from kg.ingest import IngestResult
 from kg.namespaces import ONTOLOGY_GRAPH, PREFIXES
 from kg.queries import QueryCatalog
@@ -60,7 +60,7 @@ class Services:
     ) -> Answer:
         check_query(sparql, self.settings.allowed_services)
         return self.executor.run(
-            sparql,
+            route_services(sparql, self.settings.service_map),
             bindings=bindings,
             default_graphs=default_graphs,
             named_graphs=named_graphs,
