@@ -18,6 +18,7 @@ from flask.testing import FlaskClient
 from rdflib import Literal, URIRef
 from rdflib.namespace import OWL, RDF, RDFS
 
+from kg import __version__
 from kg.namespaces import GRAPH, IFC, IFD
 from kg.web import create_app
 from tests.conftest import BACKENDS, ROOT, make_settings
@@ -97,7 +98,7 @@ def test_named_graph_iri_gives_the_graph(client: FlaskClient) -> None:
 
 
 def test_ontology_resolves_at_its_iri_and_version_iri(client: FlaskClient) -> None:
-    for path in ("/ontology", "/ontology/0.1.0"):
+    for path in ("/ontology", f"/ontology/{__version__}"):
         g = rdflib.Graph().parse(data=client.get(path, headers={"Accept": "text/turtle"}).get_data(), format="turtle")
         assert (URIRef("https://w3id.org/interfirm/ontology"), RDF.type, OWL.Ontology) in g
     assert client.get("/ontology/9.9.9", headers={"Accept": "text/turtle"}).status_code == 404
@@ -202,7 +203,7 @@ def test_ontology_page_spells_out_unions_restrictions_and_inverse_links(client: 
     assert "<th>In domain of</th>" in agreement and "ifc:hasForm" in agreement
     firm = re.search(r'id="Firm">(.*?)</section>', page, re.DOTALL).group(1)  # type: ignore[union-attr]
     assert "<th>Subclasses</th>" in firm and "<th>Disjoint with</th>" in firm
-    assert "Licence" in page and "creativecommons.org/licenses/by/4.0" in page and "0.1.0" in page
+    assert "Licence" in page and "creativecommons.org/licenses/by/4.0" in page and __version__ in page
     assert 'href="#diagram"' in page and 'class="kg-network"' in page
 
 

@@ -450,6 +450,29 @@ def generate(settings: Settings, triples: str, seed: int, output: Path) -> None:
     )
 
 
+@main.command("release")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder to write (default dist/ of the repository; replaced).",
+)
+@click.pass_obj
+def release_cmd(settings: Settings, output: Path | None) -> None:
+    """Write a citable release: the ontology (Turtle, RDF/XML, JSON-LD), the data and the inferences as separate
+    files (N-Quads, TriG, Turtle), VoID and DCAT with checksums, the ontology's HTML documentation with a class
+    diagram (Graphviz), and CITATION.cff. The version follows the rule in CHANGELOG.md.
+
+    Exit 0: written; 2: the versions disagree (CHANGELOG.md, ontology, package); 3: Graphviz missing or failed.
+    """
+    from kg.release import release
+
+    done = release(settings, output)
+    total = sum(f.stat().st_size for f in done.files)
+    click.echo(f"release {done.version}: {len(done.files)} files, {total:,} bytes in {done.folder}")
+
+
 @main.command()
 @click.option(
     "--explain",
