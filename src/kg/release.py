@@ -209,8 +209,8 @@ def void_dcat(version: str, folder: Path, files: list[Path], graphs: dict[URIRef
             Literal(
                 "A linked-data knowledge graph of inter-firm cooperation (clusters, networks and strategic "
                 "partnerships), the policies that foster it and the open research questions about it, from the "
-                "UNCTAD paper UNCTAD/ITE/EDS/2 (1997), with its OWL 2 ontology, the OWL 2 RL inferences as a graph of their own, "
-                "and links to Wikidata, the STW Thesaurus, ISO 3166-1 and UN M49.",
+                "UNCTAD paper UNCTAD/ITE/EDS/2 (1997), with its OWL 2 ontology, the OWL 2 RL inferences as a "
+                "graph of their own, and links to Wikidata, the STW Thesaurus, ISO 3166-1 and UN M49.",
                 lang="en",
             ),
         )
