@@ -300,3 +300,37 @@ def test_an_ingest_updates_the_inferred_graph_as_a_rebuild_computes_it(tmp_path:
     assert any(str(s).startswith("https://example.org/interfirm-case/") for s, _, _ in incremental)
     rebuild(settings, force=True)
     assert inferred() == incremental
+
+
+def test_updates_keep_the_inferred_graph_as_a_rebuild_computes_it(tmp_path: Path) -> None:
+    """An INSERT DATA update adds what its triples entail (incrementally); a DELETE DATA update takes away what
+    no longer follows (the graph is computed again); either way a rebuild gives the same graph."""
+    from kg.build import rebuild
+    from kg.updates import commit
+
+    settings = tmp_settings(tmp_path, "oxigraph")
+    open_store(settings).close()
+    agreement = "https://example.org/update-test/alliance"
+
+    def inferred() -> set[tuple]:
+        st = open_store(settings)
+        try:
+            return set(map(tuple, st.query("SELECT ?s ?p ?o WHERE { GRAPH ?g { ?s ?p ?o } }",
+                                           bindings={"g": INFERRED_GRAPH}).rows))
+        finally:
+            st.close()
+
+    insert = (f"INSERT DATA {{ GRAPH <https://example.org/update-test> {{ <{agreement}> a <{IFC.InterFirmAgreement}> ; "
+              f"<{IFC.hasForm}> <{IFD['form-strategic-alliance']}> }} }}")
+    commit(settings, insert, agent="test")
+    after_insert = inferred()
+    assert (URIRef(agreement), RDF.type, IFC.StrategicPartnership) in after_insert
+    rebuild(settings, force=True)
+    assert inferred() == after_insert
+    delete = (f"DELETE DATA {{ GRAPH <https://example.org/update-test> {{ <{agreement}> <{IFC.hasForm}> "
+              f"<{IFD['form-strategic-alliance']}> }} }}")
+    commit(settings, delete, agent="test")
+    after_delete = inferred()
+    assert (URIRef(agreement), RDF.type, IFC.StrategicPartnership) not in after_delete
+    rebuild(settings, force=True)
+    assert inferred() == after_delete

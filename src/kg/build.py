@@ -19,7 +19,7 @@ from rdflib.namespace import DCTERMS, PROV, RDF, RDFS, XSD
 
 from kg import __version__, derived, rdfio, updates
 from kg.errors import Forbidden, InputError, KgError, StoreError
-from kg.namespaces import GRAPH, IFD, META_GRAPH
+from kg.namespaces import GRAPH, IFD, META_GRAPH, ONTOLOGY_GRAPH
 from kg.settings import Settings
 from kg.sources import Source, all_sources, checksum_record, fingerprint, remember_checksums
 from kg.store.base import Store
@@ -128,9 +128,31 @@ def extend(settings: Settings, entries: Sequence[Entry], new: Entry, on_built: C
             root=settings.root,
             entries=[*entries, new],
             on_built=on_built,
-            last_step=(lambda store: updates.apply(store, new)) if copy else None,
+            last_step=(lambda store: _apply_update(store, new)) if copy else None,
         )
     return int(json.loads((path / MANIFEST).read_text())["quads"])
+
+
+SCRATCH = str(GRAPH["scratch/"])  # graphs a build step uses for a moment and removes
+
+
+def _apply_update(store: ox.Store, entry: Entry) -> list[str] | None:
+    """Run one update on the copy of the live store; when it only inserts data (INSERT DATA), the triples it
+    inserted are put in a scratch graph too and returned as what changed, so that the derived graphs are updated
+    from them alone (they are removed after)."""
+    from kg.sparqltext import update_operations
+
+    updates.apply(store, entry)
+    ops = update_operations(entry.evaluated)
+    if not ops or any(op.kind != "INSERT DATA" for op in ops):
+        return None
+    alone = ox.Store()
+    alone.update(entry.evaluated, base_iri=entry.base)
+    if alone.contains_named_graph(ox.NamedNode(str(ONTOLOGY_GRAPH))):
+        return None  # new axioms bear on the old data too: compute the derived graphs again
+    scratch = ox.NamedNode(SCRATCH + "update-delta")
+    store.extend(ox.Quad(q.subject, q.predicate, q.object, scratch) for q in alone)
+    return [scratch.value]
 
 
 def _store_lock(path: Path) -> AbstractContextManager[None]:
@@ -283,6 +305,7 @@ def _build_beside(
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     started = time.monotonic()
+    report: dict[URIRef, derived.Outcome] = {}
     if last_step is not None:
         live = ox.Store.read_only(str(path / "db"))
         live.backup(str(tmp / "db"))  # a checkpoint: hard links to the immutable table files
@@ -290,10 +313,14 @@ def _build_beside(
         store = ox.Store(str(tmp / "db"))
         delta = last_step(store)
         outcomes = derived.derive(store, delta=delta)
+        report.update(outcomes)
+        for name in delta or ():
+            if name.startswith(SCRATCH):
+                store.remove_graph(ox.NamedNode(name))
         _provenance(store, sources, root, entries, outcomes)
     else:
         (tmp / "db").mkdir()
-        store = _filled(sources, root, entries, ox.Store(str(tmp / "db")))
+        store = _filled(sources, root, entries, ox.Store(str(tmp / "db")), report)
     store.flush()
     count = len(store)
     del store
@@ -306,6 +333,7 @@ def _build_beside(
             for s in sources
         ],
         "updates": [e.seq for e in entries],
+        "derived": {str(g): {"triples": o.triples, "seconds": o.seconds} for g, o in report.items()},
     }
     (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2))
     if on_built is not None:
@@ -318,9 +346,16 @@ def _build_beside(
     shutil.rmtree(old, ignore_errors=True)
 
 
-def _filled(sources: list[Source], root: Path, entries: Sequence[Entry], store: ox.Store | None = None) -> ox.Store:
+def _filled(
+    sources: list[Source],
+    root: Path,
+    entries: Sequence[Entry],
+    store: ox.Store | None = None,
+    report: dict[URIRef, derived.Outcome] | None = None,
+) -> ox.Store:
     """A store (in memory unless given) holding the sources, with the journal replayed where each update
-    was accepted (after the ingests that existed then), and the provenance graph."""
+    was accepted (after the ingests that existed then), the derived graphs (what each wrote goes into
+    `report`) and the provenance graph."""
     store = ox.Store() if store is None else store
     ingests = {s.graph: s for s in sources if str(s.graph).startswith(INGEST_PREFIX)}
     for s in sources:
@@ -343,6 +378,8 @@ def _filled(sources: list[Source], root: Path, entries: Sequence[Entry], store: 
     for s in ingests.values():
         _bulk_load(store, s)
     outcomes = derived.derive(store)
+    if report is not None:
+        report.update(outcomes)
     _provenance(store, sources, root, entries, outcomes)
     return store
 

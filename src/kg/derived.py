@@ -13,8 +13,9 @@ Either may add statements of its own to the provenance graph (`Outcome.provenanc
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pyoxigraph as ox
 from rdflib import URIRef
@@ -29,6 +30,7 @@ class Outcome:
 
     triples: int
     provenance: Sequence[tuple[Node, Node, Node]] = field(default_factory=tuple)
+    seconds: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -65,17 +67,21 @@ def derive(store: ox.Store, delta: Sequence[str] | None = None) -> dict[URIRef, 
     """
     outcomes: dict[URIRef, Outcome] = {}
     for d in derivations():
-        name = ox.NamedNode(str(d.graph))
-        if d.write is not None and delta is not None and store.contains_named_graph(name):
-            outcomes[d.graph] = d.write(store, name, delta)
-            continue
-        if store.contains_named_graph(name):
-            store.remove_graph(name)
-        if d.write is not None:
-            outcomes[d.graph] = d.write(store, name, None)
-            continue
-        assert d.compute is not None, f"the derivation of {d.graph} has neither compute nor write"
-        triples = list(d.compute(store))
-        store.extend(ox.Quad(s, p, o, name) for s, p, o in triples)
-        outcomes[d.graph] = Outcome(len(triples))
+        started = time.monotonic()
+        outcomes[d.graph] = _one(store, d, delta)
+        outcomes[d.graph] = replace(outcomes[d.graph], seconds=round(time.monotonic() - started, 3))
     return outcomes
+
+
+def _one(store: ox.Store, d: Derivation, delta: Sequence[str] | None) -> Outcome:
+    name = ox.NamedNode(str(d.graph))
+    if d.write is not None and delta is not None and store.contains_named_graph(name):
+        return d.write(store, name, delta)
+    if store.contains_named_graph(name):
+        store.remove_graph(name)
+    if d.write is not None:
+        return d.write(store, name, None)
+    assert d.compute is not None, f"the derivation of {d.graph} has neither compute nor write"
+    triples = list(d.compute(store))
+    store.extend(ox.Quad(s, p, o, name) for s, p, o in triples)
+    return Outcome(len(triples))

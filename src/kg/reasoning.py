@@ -125,9 +125,22 @@ class Classification:
 
 
 def ontology_checksum(ontology: rdflib.Graph) -> str:
-    """A checksum of the ontology's triples (blank nodes by their place in the sorted N-Triples, which is
-    stable for a graph written the same way)."""
-    lines = sorted(ontology.serialize(format="nt", encoding="utf-8").decode("utf-8").splitlines())
+    """A checksum of the ontology's triples that does not depend on blank node labels (a store gives them new
+    ones on every load): each blank node stands for the hash of what it says (its outgoing triples, nested)."""
+    memo: dict[rdflib.term.Node, str] = {}
+
+    def term(t: rdflib.term.Node, depth: int = 0) -> str:
+        if not isinstance(t, rdflib.BNode):
+            return t.n3()
+        if t not in memo:
+            memo[t] = "_:cycle"  # a blank node reached again while hashing itself
+            if depth > 50:
+                return memo[t]
+            parts = sorted(f"{p.n3()} {term(o, depth + 1)}" for p, o in ontology.predicate_objects(t))
+            memo[t] = "_:" + hashlib.sha256("\n".join(parts).encode()).hexdigest()
+        return memo[t]
+
+    lines = sorted({f"{term(s)} {p.n3()} {term(o)}" for s, p, o in ontology})
     return hashlib.sha256((CACHE_VERSION + "\n" + "\n".join(lines)).encode()).hexdigest()
 
 

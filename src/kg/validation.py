@@ -77,8 +77,10 @@ def context(settings: Settings) -> tuple[rdflib.Graph, rdflib.Graph, rdflib.Grap
     """What new data is validated with: (the existing graph, the ontology, the shapes).
 
     Both graphs are read from the store, so they hold what ingests and updates made of the files; the
-    provenance graph is not data and is left out.
+    provenance graph is not data and is left out, and so are the derived graphs (the reasoner's inferences):
+    new data is checked as its authors wrote it, against what others asserted.
     """
+    from kg.derived import is_derived
     from kg.store import open_store
 
     existing, ontology = rdflib.Graph(), rdflib.Graph()
@@ -87,7 +89,7 @@ def context(settings: Settings) -> tuple[rdflib.Graph, rdflib.Graph, rdflib.Grap
         for s, p, o, g in store.quads():
             if g == ONTOLOGY_GRAPH:
                 ontology.add((s, p, o))
-            elif g != META_GRAPH:
+            elif g != META_GRAPH and not is_derived(g):
                 existing.add((s, p, o))
     finally:
         store.close()
