@@ -632,7 +632,8 @@ def test_void_description(client: FlaskClient) -> None:
     # the linksets of data/links/, as subsets of this dataset, with the links they count
     linksets = set(g.subjects(RDF.type, VOID.Linkset))
     wikidata = [ls for ls in linksets if g.value(ls, VOID.objectsTarget) == URIRef("http://www.wikidata.org/")]
-    wikidata_links = count(client, '?s ?p ?o FILTER (STRSTARTS(STR(?o), "http://www.wikidata.org/entity/"))')
+    wikidata_links = count(client, 'GRAPH ?g { ?s ?p ?o } FILTER (STRSTARTS(STR(?g), "https://w3id.org/interfirm/'
+                                   'graph/links/") && isIRI(?o) && STRSTARTS(STR(?o), "http://www.wikidata.org/entity/"))')
     assert sum(g.value(ls, VOID.triples).toPython() for ls in wikidata) == wikidata_links > 0  # type: ignore[union-attr]
     assert all(g.value(ls, VOID.subjectsTarget) == ds for ls in linksets)
     targets = {g.value(ls, VOID.objectsTarget) for ls in linksets}
@@ -994,3 +995,40 @@ def test_saved_queries_agree_across_backends(client: FlaskClient, memory_app: Fl
         mem_names, mem_rows = tabular_rows(in_memory)
         assert ox_names == mem_names, path.stem
         assert as_multiset(ox_rows) == as_multiset(mem_rows), path.stem
+
+
+# ---- asserted, inferred and their union as graphs ------------------------------------------------------------------
+
+ASSERTED = "https://w3id.org/interfirm/graph/asserted"
+INFERRED = "https://w3id.org/interfirm/graph/inferred"
+UNION = "https://w3id.org/interfirm/graph/union"
+STRATEGIC = "?x a <https://w3id.org/interfirm/ontology#StrategicPartnership>"
+
+
+def test_asserted_inferred_and_union_are_graphs_of_their_own(any_client: FlaskClient) -> None:
+    """The inferred graph is a named graph; graph/asserted and graph/union name default graphs (FROM or
+    default-graph-uri); the default graph without them is the union."""
+    total = count(any_client, "?s ?p ?o")
+    asserted = count(any_client, "?s ?p ?o", **{"default-graph-uri": ASSERTED})
+    inferred = count(any_client, "?s ?p ?o", **{"default-graph-uri": INFERRED})
+    assert inferred > 1000 and asserted > 5000
+    assert count(any_client, "?s ?p ?o", **{"default-graph-uri": UNION}) == total == asserted + inferred
+    assert count(any_client, STRATEGIC, **{"default-graph-uri": ASSERTED}) == 0
+    assert count(any_client, STRATEGIC, **{"default-graph-uri": INFERRED}) == count(any_client, STRATEGIC) >= 15
+    assert count(any_client, f"GRAPH <{INFERRED}> {{ {STRATEGIC} }}") >= 15
+    in_text = select(any_client, f"SELECT (COUNT(*) AS ?n) FROM <{ASSERTED}> WHERE {{ {STRATEGIC} }}")
+    assert int(in_text[0]["n"]) == 0
+    resp = any_client.get("/sparql", query_string={"query": "SELECT * WHERE { GRAPH ?g { ?s ?p ?o } } LIMIT 1",
+                                                    "named-graph-uri": ASSERTED},
+                          headers={"Accept": TABULAR["json"]})
+    assert resp.status_code == 400 and "default graph" in resp.get_data(as_text=True)
+
+
+def test_the_service_description_says_what_each_graph_is(client: FlaskClient) -> None:
+    g = service_description(client, "text/turtle")
+    dataset = URIRef("http://localhost/dataset")
+    for graph in (ASSERTED, INFERRED, UNION):
+        assert (dataset, VOID.subset, URIRef(graph)) in g
+        assert g.value(URIRef(graph), VOID.triples) is not None
+        assert g.value(URIRef(graph), RDFS.comment) is not None
+    assert g.value(URIRef(INFERRED), VOID.triples).toPython() == count(client, f"GRAPH <{INFERRED}> {{ ?s ?p ?o }}")
