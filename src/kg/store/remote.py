@@ -13,7 +13,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 import rdflib
 from rdflib.term import BNode, Identifier, Literal, URIRef
@@ -75,9 +75,14 @@ class RemoteStore(Store):
         )
 
     def load_graph(
-        self, name: URIRef, triples: Iterable[tuple[Identifier, Identifier, Identifier]], *, chunk: int = 2000
+        self,
+        name: URIRef,
+        triples: Iterable[tuple[Identifier, Identifier, Identifier]],
+        *,
+        chunk: int = 2000,
+        progress: Callable[[int], object] | None = None,
     ) -> int:
-        """Replace one named graph with these triples; returns how many were sent."""
+        """Replace one named graph with these triples; returns how many were sent (`progress` hears each chunk)."""
         self.update(f"DROP SILENT GRAPH <{name}>")
         batch: list[str] = []
         sent = 0
@@ -89,10 +94,14 @@ class RemoteStore(Store):
             if len(batch) >= chunk:
                 self.update(f"INSERT DATA {{ GRAPH <{name}> {{\n" + "\n".join(batch) + "\n} }")
                 sent += len(batch)
+                if progress is not None:
+                    progress(len(batch))
                 batch = []
         if batch:
             self.update(f"INSERT DATA {{ GRAPH <{name}> {{\n" + "\n".join(batch) + "\n} }")
             sent += len(batch)
+            if progress is not None:
+                progress(len(batch))
         return sent
 
     def query(
