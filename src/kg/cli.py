@@ -287,6 +287,13 @@ def query(settings: Settings, name: str, params: tuple[str, ...], fmt: str) -> N
     finally:
         store.close()
     sys.stdout.buffer.write(results.serialize(result, fmt))
+    if result.truncated:
+        sys.stdout.buffer.flush()
+        click.echo(
+            f"warning: this result is incomplete: {result.cut_by or 'it was cut at the row limit'}; "
+            "page through it with LIMIT and OFFSET, or export the data (kg export)",
+            err=True,
+        )
 
 
 @main.command("queries")

@@ -26,6 +26,7 @@ class QueryResult:
     boolean: bool | None = None
     graph: rdflib.Graph | None = None
     truncated: bool = False
+    cut_by: str = ""  # who cut a truncated result and how, when another server did (X-Result-Truncated)
 
     def as_dicts(self) -> list[dict[str, Identifier]]:
         """SELECT rows as dicts of the bound variables."""
@@ -149,9 +150,10 @@ class Store(ABC):
 
         fmt = dump_format(syntax)
         if syntax in ("nq", "trig", "jsonld"):
+            by_graph = sorted(self.quads(), key=lambda q: str(q[3]))  # one block per graph in TriG and JSON-LD
             items: Iterable[ox.Quad | ox.Triple] = (
                 ox.Quad(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o), ox.NamedNode(str(g)))  # type: ignore[arg-type]
-                for s, p, o, g in self.quads()
+                for s, p, o, g in by_graph
             )
         else:
             items = (ox.Triple(*(to_oxigraph(t) for t in triple)) for triple in self._union())  # type: ignore[arg-type]

@@ -46,7 +46,10 @@ class RemoteStore(Store):
             token = base64.b64encode(f"{user}:{password or ''}".encode()).decode()
             self._auth = f"Basic {token}"
 
-    def _post(self, url: str, body: bytes, content_type: str, accept: str) -> bytes:
+    def _post(
+        self, url: str, body: bytes, content_type: str, accept: str, headers: dict[str, str] | None = None
+    ) -> bytes:
+        """POST and read the answer; `headers` (when given) receives the response's headers."""
         req = urllib.request.Request(url, data=body, method="POST")
         req.add_header("Content-Type", content_type)
         req.add_header("Accept", accept)
@@ -54,6 +57,8 @@ class RemoteStore(Store):
             req.add_header("Authorization", self._auth)
         try:
             with urllib.request.urlopen(req, timeout=self.timeout) as resp:
+                if headers is not None:
+                    headers.update(resp.headers.items())
                 return resp.read()
         except urllib.error.HTTPError as exc:
             detail = exc.read()[:1000].decode("utf-8", "replace")
@@ -123,8 +128,13 @@ class RemoteStore(Store):
             "application/sparql-results+xml;q=1.0, application/sparql-results+json;q=0.9, "
             "application/n-triples;q=0.8, text/turtle;q=0.7"
         )
-        raw = self._post(self.endpoint, body, "application/x-www-form-urlencoded", accept)
+        answered: dict[str, str] = {}
+        raw = self._post(self.endpoint, body, "application/x-www-form-urlencoded", accept, answered)
         result = _parse_answer(raw)
+        cut = {k.lower(): v for k, v in answered.items()}.get("x-result-truncated")
+        if cut:  # the endpoint cut the result itself (interfirm-kg says so in this header)
+            result.truncated = True
+            result.cut_by = f"{self.endpoint} answered with at most its limit ({cut})"
         if result.kind == "SELECT":
             result.rows, result.truncated = capped(result.rows, max_rows)
         elif result.graph is not None:

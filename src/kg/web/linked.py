@@ -10,7 +10,7 @@ from rdflib import URIRef
 from rdflib.namespace import OWL, RDF, RDFS, SKOS
 
 from kg.errors import InputError, NotFound
-from kg.namespaces import IFC, IFD
+from kg.namespaces import IFC, IFD, PAPER, SYNTHETIC
 from kg.results import GRAPH_FORMATS, short
 from kg.sparqltext import is_absolute_iri
 from kg.web import conneg
@@ -27,8 +27,14 @@ _IN = """PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
 SELECT ?s ?p ?label WHERE { ?s ?p ?o OPTIONAL { ?s rdfs:label ?label } } ORDER BY ?p ?s ?label LIMIT 2000"""
 _EXISTS = "ASK { { ?s ?p ?o } UNION { ?x ?q ?s } }"
 _DESCRIBE = "CONSTRUCT { ?s ?p ?o . ?x ?q ?s } WHERE { { ?s ?p ?o } UNION { ?x ?q ?s } }"
-_PROVENANCE = """PREFIX prov: <http://www.w3.org/ns/prov#> PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
-SELECT ?part ?label WHERE { ?s prov:wasDerivedFrom ?part OPTIONAL { ?part rdfs:label ?label } } ORDER BY ?part ?label"""
+# what a resource was derived from, and whether that is part of the paper or made up by `kg generate`
+_PROVENANCE = f"""PREFIX prov: <http://www.w3.org/ns/prov#> PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+PREFIX dcterms: <http://purl.org/dc/terms/>
+SELECT ?part ?label ?inPaper ?synthetic WHERE {{
+  ?s prov:wasDerivedFrom ?part OPTIONAL {{ ?part rdfs:label ?label }}
+  BIND (EXISTS {{ ?part dcterms:isPartOf* <{PAPER}> }} AS ?inPaper)
+  BIND (STRSTARTS(STR(?part), "{SYNTHETIC}") AS ?synthetic)
+}} ORDER BY ?part ?label"""
 _NETWORK = """PREFIX ifc: <https://w3id.org/interfirm/ontology#> PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
 SELECT ?a ?agreement ?p ?partner WHERE {
   ?a ifc:hasPartner ?s , ?p . FILTER (?p != ?s)
@@ -46,6 +52,10 @@ def _first(rows: list[dict], *keys: str) -> list[dict]:
             seen.add(key)
             out.append(row)
     return out
+
+
+def _true(row: dict, key: str) -> bool:
+    return row.get(key, {}).get("value") in ("true", "1")
 
 
 def _term(binding: dict) -> dict:
@@ -115,14 +125,23 @@ def describe(iri: URIRef) -> Response:
     label = next((r["o"]["text"] for r in rows if r["p"].get("iri") == str(RDFS.label)), short(iri))
     label = label.removesuffix(" @en")
     types = [r for r in rows if r["p"].get("iri") == str(RDF.type)]
-    provenance = [
-        {"part": _term(b["part"]), "label": b.get("label", {}).get("value")}
-        for b in _first(svc.select(_PROVENANCE, {"s": iri}), "part")
-    ]
+    provenance: dict[str, list[dict]] = {"paper": [], "synthetic": [], "other": []}
+    for b in _first(svc.select(_PROVENANCE, {"s": iri}), "part"):
+        kind = "synthetic" if _true(b, "synthetic") else "paper" if _true(b, "inPaper") else "other"
+        provenance[kind].append({"part": _term(b["part"]), "label": b.get("label", {}).get("value")})
+    synthetic = str(iri).startswith(str(SYNTHETIC))
     network = _first(svc.select(_NETWORK, {"s": iri}), "a", "p")
     svg = network_svg(label, network) if network else None
     html = render_template(
-        "resource.html", iri=str(iri), label=label, types=types, rows=rows, incoming=inc, provenance=provenance, svg=svg
+        "resource.html",
+        iri=str(iri),
+        label=label,
+        types=types,
+        rows=rows,
+        incoming=inc,
+        provenance=provenance,
+        synthetic=synthetic,
+        svg=svg,
     )
     resp = Response(html, mimetype="text/html")
     resp.headers["Vary"] = "Accept"
@@ -144,6 +163,15 @@ def own_resource(rest: str) -> Response:
     if base != request.url_root:
         abort(404)
     return describe(IFD[rest])
+
+
+@bp.get("/synthetic/<path:rest>")
+def synthetic_resource(rest: str) -> Response:
+    """What `kg generate` made up resolves at its own path too, under the same condition."""
+    base = current().settings.public_base.rstrip("/") + "/"
+    if base != request.url_root:
+        abort(404)
+    return describe(SYNTHETIC[rest])
 
 
 @bp.get("/ontology")

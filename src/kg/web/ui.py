@@ -15,7 +15,14 @@ def page() -> Response:
     saved = [{"name": q.name, "summary": q.summary, "text": q.text} for q in current().catalog]
     # the endpoint answers at /sparql and /sparql/; url_for picks the latter, the canonical one has no slash
     endpoint = url_for("sparql.endpoint").rstrip("/")
-    html = render_template("index.html", endpoint=endpoint, prefixes=PREFIXES, saved=saved)
+    html = render_template(
+        "index.html",
+        endpoint=endpoint,
+        prefixes=PREFIXES,
+        saved=saved,
+        limits_url=url_for("meta.limits"),
+        dumps_url=url_for("meta.dump", name="interfirm.nq"),
+    )
     return Response(html, mimetype="text/html")
 
 
