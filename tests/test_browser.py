@@ -42,8 +42,8 @@ def unavailable(reason: str) -> NoReturn:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`kg serve` on a free port with a fresh store; yields its base URL."""
-    with running_server(tmp_path_factory.mktemp("browser")) as base:
+    """`kg serve` on a free port with a fresh store (results cut at 1,000 rows); yields its base URL."""
+    with running_server(tmp_path_factory.mktemp("browser"), env={"KG_MAX_RESULT_ROWS": "1000"}) as base:
         yield base
 
 
@@ -120,3 +120,24 @@ def test_saved_query_runs_in_yasgui_and_shows_its_rows(page: Page, server: str) 
     outside = [r.url for r in requests if urlsplit(r.url).netloc != urlsplit(server).netloc and r.url[:5] != "data:"]
     assert outside == [], "the page must work offline"
     assert page.evaluate("() => window.localStorage.length") == 0
+
+
+def test_a_cut_result_shows_a_banner_and_a_complete_one_does_not(page: Page, server: str) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(f"{server}/", wait_until="load")
+    banner = page.locator("#kg-truncated")
+    panel = page.locator(".tabPanel.active")
+
+    def run(query: str) -> None:
+        page.evaluate("(q) => { window.kgYasgui.getTab().setQuery(q); }", query)
+        with page.expect_response(lambda r: r.url == f"{server}/sparql" and r.request.method == "POST") as answer:
+            panel.locator(".yasqe_queryButton").click()
+        assert answer.value.status == 200
+
+    run("SELECT ?s ?p ?o WHERE { ?s ?p ?o }")  # 7,000 triples and more: cut at 1,000
+    expect(banner).to_be_visible()
+    expect(banner).to_contain_text("at most 1,000 rows")
+    assert page.locator("#kg-truncated-link").get_attribute("href") == "/limits#result-rows"
+    run("SELECT ?s WHERE { ?s a <https://w3id.org/interfirm/ontology#Firm> } LIMIT 5")
+    expect(banner).to_be_hidden()

@@ -234,7 +234,8 @@ def extra_files_held(settings: Settings) -> list[tuple[str, list[str]]]:
         out = []
         for s in read_manifest(settings.store_path).get("sources", []):
             if isinstance(s, dict) and s.get("origin") == "extra":
-                name = str(s.get("file")) + (" (the file is gone; its graphs are kept)" if s.get("kept") else "")
+                gone = s.get("kept") or not Path(str(s.get("file"))).is_file()
+                name = str(s.get("file")) + (" (the file is gone; its graphs are kept)" if gone else "")
                 out.append((name, [str(s.get("graph")), *s.get("graphs", [])]))
         return out
     if settings.store == "memory":
@@ -389,19 +390,19 @@ def reasons(path: Path, sources: list[Source], entries: Sequence[Entry], root: P
     if not manifest or not (path / "db").is_dir():
         return [f"there is no store at {path} yet"]
     out = []
-    before = {(s.get("file"), s.get("graph")): s for s in manifest.get("sources", []) if isinstance(s, dict)}
-    now = {(_recorded_name(s, root), str(s.graph)): s for s in sources}
-    for key, s in now.items():
-        old = before.get(key)
+    before = {s.get("file"): s for s in manifest.get("sources", []) if isinstance(s, dict)}
+    now = {_recorded_name(s, root): s for s in sources}
+    for name, s in now.items():
+        old = before.get(name)
         what = {"ingest": "ingest", "extra": "extra file"}.get(s.origin, "file")
         if old is None:
-            out.append(f"{what} {key[0]} is new")
-        elif (old.get("checksum") or {}).get("sha256") != s.sha256():
-            out.append(f"{what} {key[0]} changed")
-    for key, old in before.items():
-        if key not in now:
+            out.append(f"{what} {name} is new")
+        elif (old.get("checksum") or {}).get("sha256") != s.sha256() or old.get("graph") != str(s.graph):
+            out.append(f"{what} {name} changed")
+    for name, old in before.items():
+        if name not in now:
             what = {"ingest": "ingest", "extra": "extra file"}.get(str(old.get("origin")), "file")
-            out.append(f"{what} {key[0]} is no longer included")
+            out.append(f"{what} {name} is no longer included")
     done = manifest.get("updates", [])
     if [e.seq for e in entries] != done:
         added = [e.seq for e in entries if e.seq not in done]

@@ -131,10 +131,6 @@ class RemoteStore(Store):
         answered: dict[str, str] = {}
         raw = self._post(self.endpoint, body, "application/x-www-form-urlencoded", accept, answered)
         result = _parse_answer(raw)
-        cut = {k.lower(): v for k, v in answered.items()}.get("x-result-truncated")
-        if cut:  # the endpoint cut the result itself (interfirm-kg says so in this header)
-            result.truncated = True
-            result.cut_by = f"{self.endpoint} answered with at most its limit ({cut})"
         if result.kind == "SELECT":
             result.rows, result.truncated = capped(result.rows, max_rows)
         elif result.graph is not None:
@@ -143,6 +139,10 @@ class RemoteStore(Store):
                 result.graph = rdflib.Graph()
                 for t in triples:
                     result.graph.add(t)
+        cut = {k.lower(): v for k, v in answered.items()}.get("x-result-truncated")
+        if cut:  # the endpoint cut the result itself (interfirm-kg says so in this header)
+            result.truncated = True
+            result.cut_by = f"{self.endpoint} answered with at most its limit ({cut})"
         return result
 
     def graph_names(self) -> list[URIRef]:
