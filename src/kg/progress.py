@@ -14,6 +14,7 @@ from tqdm import tqdm
 
 def bar(total: float | None, desc: str, *, unit: str = "it", scale: bool = False, **options: Any) -> tqdm:  # type: ignore[type-arg]
     """A progress bar on standard error, shown only when it is a terminal; `scale` for bytes (kB, MB, ...)."""
+    tqdm.monitor_interval = 0  # no monitor thread: the bars refresh themselves
     return tqdm(
         total=total,
         desc=desc,
