@@ -53,8 +53,10 @@ def test_an_extra_file_is_kept_by_every_later_command(tmp_path: Path, generated:
     assert stats.returncode == 0 and stats.stderr == "", stats.stderr  # nothing rebuilt
     assert extras_listed(stats.stdout) == [str(generated)]
     assert re.search(r"graph/extra/gen-[0-9a-f]{16}  " + str(triples), stats.stdout)
-    validated = run_kg(tmp_path, "validate")
-    assert validated.returncode == 0, validated.stdout[-2000:]
+    exported = run_kg(tmp_path, "export", "--format", "nq")
+    in_graph = re.compile(r"<https://w3id.org/interfirm/graph/extra/gen-[0-9a-f]{16}> \.$")
+    assert exported.returncode == 0
+    assert sum(bool(in_graph.search(line)) for line in exported.stdout.splitlines()) == triples
     again = run_kg(tmp_path, "build")
     assert again.stdout.startswith("up to date") and "(1 extra)" in again.stdout
     assert quads(tmp_path) == repository + triples
@@ -93,9 +95,12 @@ def test_remove_and_only_repository_drop_extra_files(tmp_path: Path, generated: 
     assert extras_listed(run_kg(tmp_path, "stats").stdout) == []
 
 
-def test_a_gone_extra_file_keeps_its_graph_even_through_a_rebuild(tmp_path: Path) -> None:
-    gone = tmp_path / "gone.nt"
-    gone.write_text("<https://example.org/kept> <https://example.org/p> <https://example.org/o> .\n")
+def test_a_gone_extra_file_keeps_its_graphs_even_through_a_rebuild(tmp_path: Path) -> None:
+    gone = tmp_path / "gone.nq"
+    gone.write_text(
+        "<https://example.org/kept> <https://example.org/p> <https://example.org/o> .\n"
+        "<https://example.org/kept> <https://example.org/p> <https://example.org/o2> <https://example.org/graph/k> .\n"
+    )
     other = tmp_path / "other.nt"
     other.write_text("<https://example.org/x> <https://example.org/p> <https://example.org/o> .\n")
     assert run_kg(tmp_path, "build", str(gone), str(other)).returncode == 0
@@ -105,13 +110,16 @@ def test_a_gone_extra_file_keeps_its_graph_even_through_a_rebuild(tmp_path: Path
     assert stats.returncode == 0 and stats.stderr == ""
     assert f"{gone} (the file is gone; its graphs are kept)" in extras_listed(stats.stdout)
     other.write_text(other.read_text() + "<https://example.org/y> <https://example.org/p> <https://example.org/o> .\n")
-    rebuilt = run_kg(tmp_path, "stats")  # the other file changed: a rebuild, which keeps the gone file's graph
+    rebuilt = run_kg(tmp_path, "stats")  # the other file changed: a rebuild, which keeps the gone file's graphs
     assert f"extra file {other} changed" in rebuilt.stderr
     assert f"{gone} is gone: keeping its graph" in rebuilt.stderr
+    assert "    https://example.org/graph/k  1" in rebuilt.stdout
     assert quads(tmp_path) == total + 1
-    dropped = run_kg(tmp_path, "build", "--remove", str(gone))
+    own = re.search(r"https://w3id.org/interfirm/graph/extra/gone-[0-9a-f]{16}", rebuilt.stdout)
+    assert own is not None
+    dropped = run_kg(tmp_path, "build", "--remove", own.group(0))  # by its graph IRI
     assert dropped.returncode == 0, dropped.stderr
-    assert quads(tmp_path) == total
+    assert quads(tmp_path) == total + 1 - 2
 
 
 def test_kg_extra_files_adds_to_the_record_and_is_kept_without_it(tmp_path: Path, generated: Path) -> None:

@@ -22,6 +22,7 @@ def in_terminal(tmp: Path, *args: str) -> tuple[int, str, str]:
     """`python -m kg ARGS` with standard error on a pseudo-terminal (80 columns): (exit code, stdout, the terminal)."""
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    tmp.mkdir(parents=True, exist_ok=True)
     out = tmp / "stdout.txt"
     with open(out, "wb") as stdout:
         proc = subprocess.Popen(
@@ -71,7 +72,7 @@ def test_build_export_and_validate_show_progress_and_a_summary(tmp_path: Path, g
     assert "exporting nq:" in terminal
     assert "exported " in terminal and " quads as nq to " in terminal
     case = ROOT / "tests" / "cases" / "valid" / "full-case.ttl"
-    code, stdout, terminal = in_terminal(tmp_path, "validate", str(case))
+    code, stdout, terminal = in_terminal(tmp_path / "repository", "validate", str(case))  # without the extra file
     assert code == 0, terminal
     assert "validating 1 file(s):" in terminal
     assert "validated 1 file(s): 0 violation(s)" in terminal

@@ -169,10 +169,19 @@ def store_extras(
         for spec in settings.extra_files:
             extra = parse_extra(spec)
             extras = [e for e in extras if not _same(e, extra)] + [extra]
+    graph_of = {  # the graph each recorded extra file went to (named by the user or after its content)
+        str(s.get("file")): str(s.get("graph"))
+        for s in manifest.get("sources", [])
+        if isinstance(s, dict) and s.get("origin") == "extra"
+    }
     for spec in remove:
         target = str(spec)
         by_path = parse_extra(spec).path if "://" not in target else None
-        kept = [e for e in extras if e.path != by_path and str(e.graph or "") != target and str(e.path) != target]
+        kept = [
+            e
+            for e in extras
+            if e.path != by_path and target not in (str(e.graph or ""), graph_of.get(str(e.path)), str(e.path))
+        ]
         if len(kept) == len(extras):
             known = ", ".join(e.spec for e in extras) or "none"
             raise InputError(
@@ -205,7 +214,8 @@ def _extra_sources(extras: Sequence[ExtraFile], manifest: dict[str, Any], path: 
                 source=str(extra.path),
                 hint="check the path; a file the store was built with is dropped by kg build --remove FILE",
             )
-        out.append(Source(extra.path, URIRef(record["graph"]), "extra", kept=str(sha)))  # type: ignore[index]
+        graphs = tuple(str(g) for g in record.get("graphs", []))  # type: ignore[union-attr]
+        out.append(Source(extra.path, URIRef(record["graph"]), "extra", kept=str(sha), kept_graphs=graphs))  # type: ignore[index]
     return out
 
 
@@ -257,9 +267,9 @@ def ensure_built(settings: Settings) -> Store:
             graphs = {}
             for s in sources:
                 for name, triples in s.parse_graphs().items():
-                    if name == META_GRAPH:
-                        continue
-                    graphs.setdefault(name, rdflib.Graph()).__iadd__(triples)
+                    if name != META_GRAPH:  # the server's own graph, written below
+                        graph = graphs.setdefault(name, rdflib.Graph())
+                        graph += triples
             graphs[META_GRAPH] = provenance_graph(sources, settings.root)
         store = MemoryStore()
         store.replace(graphs)
@@ -610,8 +620,9 @@ def _keep(store: ox.Store, source: Source, live: ox.Store | None) -> list[str]:
     if live is None:
         raise InputError("no such file", source=str(source.path), hint="put the file back, or kg build --remove it")
     log.info("%s is gone: keeping its graph <%s> as the store holds it", source.path, source.graph)
-    store.bulk_extend(live.quads_for_pattern(None, None, None, ox.NamedNode(str(source.graph))))
-    return []
+    for name in (str(source.graph), *source.kept_graphs):
+        store.bulk_extend(live.quads_for_pattern(None, None, None, ox.NamedNode(name)))
+    return list(source.kept_graphs)
 
 
 def _provenance(store: ox.Store, sources: list[Source], root: Path, entries: Sequence[Entry]) -> None:

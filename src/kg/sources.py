@@ -65,6 +65,7 @@ class Source:
     graph: URIRef
     origin: str = "repository"
     kept: str = ""
+    kept_graphs: tuple[str, ...] = ()  # the named graphs (N-Quads, TriG) a gone file filled besides its own
 
     def sha256(self) -> str:
         return self.kept or file_sha256(self.path)
