@@ -9,6 +9,7 @@ import gzip
 import hashlib
 import json
 import re
+import time
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
@@ -190,6 +191,10 @@ def test_synthetic_data_is_labelled_synthetic_and_paper_data_from_the_paper(serv
 def test_the_url_is_printed_once_and_each_request_logged_once(served: Served) -> None:
     marker = "once-" + hashlib.sha256(served.base.encode()).hexdigest()[:8]
     assert served.get(f"/health?probe={marker}")[0] == 200
+    deadline = time.monotonic() + 10  # the access log line is written once the response has been sent
+    while marker not in served.log and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(0.5)  # a second line, were there one, would come right after
     log = served.log
     assert log.count(f"serving {served.base}/ (SPARQL endpoint {served.base}/sparql)") == 1
     lines = [line for line in log.splitlines() if marker in line]

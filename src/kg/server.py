@@ -29,7 +29,7 @@ class KgServer(BaseApplication):  # type: ignore[misc]
             "graceful_timeout": 10,
             # one line per request, written once the response is sent (by gunicorn, not also by the app)
             "accesslog": "-",
-            "access_log_format": '%(h)s "%(r)s" %(s)s %(B)s bytes %(M)s ms',
+            "access_log_format": '%(h)s "%(r)s" %(s)s %({content-length}o)s bytes %(M)s ms',
             "errorlog": "-",
             "loglevel": "info",
             "when_ready": _announce,
