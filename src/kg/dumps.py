@@ -130,13 +130,31 @@ def ready(settings: Settings) -> dict[str, Dump] | None:
     return out
 
 
+def _lock_path(settings: Settings) -> Path:
+    return settings.store_path.parent / f".{settings.store_path.name}.dumps.lock"
+
+
+def writing(settings: Settings) -> bool:
+    """Whether a process is writing the dumps now (it holds the lock)."""
+    try:
+        with open(_lock_path(settings), "a") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            fcntl.flock(lock, fcntl.LOCK_UN)
+            return False
+    except OSError:
+        return False
+
+
 def produce(settings: Settings) -> dict[str, Dump] | None:
     """Write every dump of the current store unless they exist; None when another process is writing them
     (or there is nothing to dump). One writer at a time (a lock file beside the store)."""
     if settings.store == "sparql":
         return None
     settings.store_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(settings.store_path.parent / f".{settings.store_path.name}.dumps.lock", "w") as lock:
+    with open(_lock_path(settings), "w") as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

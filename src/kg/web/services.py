@@ -27,6 +27,7 @@ from kg.updates import UpdateResult
 from kg.validation import Report
 
 T = TypeVar("T")
+DUMP_RETRY = 2.0  # seconds between two dump writers started by one process
 
 
 class Services:
@@ -38,6 +39,7 @@ class Services:
         self._executor: QueryExecutor | None = None
         self._per_generation: dict[str, tuple[tuple[int, ...], Any]] = {}
         self._dump_writer: Any = None  # the process writing the dumps of this generation, if one runs
+        self._dump_started = -DUMP_RETRY
 
     @property
     def executor(self) -> QueryExecutor:
@@ -165,9 +167,12 @@ class Services:
         with self._lock:
             if self._dump_writer is not None and self._dump_writer.is_alive():
                 return
+            if time.monotonic() - self._dump_started < DUMP_RETRY or dumps.writing(self.settings):
+                return  # one just ended (it failed, or the data changed under it), or another process writes
             writer = mp.get_context("spawn").Process(target=dumps.produce_quietly, args=(self.settings,), daemon=True)
             writer.start()
             self._dump_writer = writer
+            self._dump_started = time.monotonic()
 
     def paper_text(self) -> Path | None:
         """The paper's text the graph was built from (`sources/`), when the repository holds it."""
