@@ -210,7 +210,7 @@ def test_a_journal_file_that_cannot_be_read_is_named(tmp_path: Path) -> None:
 
 
 def test_an_update_that_no_longer_applies_is_named_at_build(tmp_path: Path) -> None:
-    """An update of a graph that came from an extra file, replayed after that file was dropped."""
+    """An update of a graph that came from an extra file, replayed after that file was dropped (kg build --remove)."""
     extra = tmp_path / "extra.ttl"
     extra.write_text("<urn:x:s> <urn:x:p> <urn:x:o> .\n", encoding="utf-8")
     with_extra = tmp_settings(tmp_path, "oxigraph", extra_files=(f"{NOTES}={extra}",))
@@ -218,7 +218,7 @@ def test_an_update_that_no_longer_applies_is_named_at_build(tmp_path: Path) -> N
 
     commit(with_extra, f"DROP GRAPH <{NOTES}>", agent="test")
     with pytest.raises(StoreError) as info:
-        open_store(tmp_settings(tmp_path, "oxigraph"))
+        rebuild(tmp_settings(tmp_path, "oxigraph"), remove=[str(extra)])
     assert "00000001.json" in str(info.value) and "no longer applies" in str(info.value)
 
 

@@ -40,6 +40,7 @@ class Request:
     named_graphs: Sequence[URIRef] | None
     tabular_format: str
     graph_format: str
+    limits_url: str = ""  # the document that explains the limits; a cut result links to it
 
 
 @dataclass(frozen=True)
@@ -169,16 +170,25 @@ def _serve(settings: Settings, conn: Connection) -> None:
             )
             fmt = req.graph_format if result.kind == "GRAPH" else req.tabular_format
             truncated = f"rows={settings.max_result_rows}" if result.truncated else ""
-            body = results.serialize(result, fmt)
+            body = results.serialize(result, fmt, links=_links(req, truncated))
             while len(body) > settings.max_result_bytes and _shrink(result):
                 truncated = f"bytes={settings.max_result_bytes}"
-                body = results.serialize(result, fmt)
+                body = results.serialize(result, fmt, links=_links(req, truncated))
             rows = len(result.rows) if result.kind == "SELECT" else None
             conn.send(("ok", Answer(result.kind, results.media_type(result, fmt), body, rows, truncated)))
         except errors.KgError as exc:
             conn.send(("error", type(exc).__name__, exc.message))
         except Exception as exc:  # an engine failure must not kill the worker silently
             conn.send(("error", "StoreError", f"the query failed: {type(exc).__name__}: {exc}"))
+
+
+def limit_link(limits_url: str, truncated: str) -> str:
+    """The part of the limits document that explains a cut (`rows=N` or `bytes=N`)."""
+    return f"{limits_url}#result-{truncated.split('=', 1)[0]}"
+
+
+def _links(req: Request, truncated: str) -> list[str]:
+    return [limit_link(req.limits_url, truncated)] if truncated and req.limits_url else []
 
 
 def _shrink(result: object) -> bool:
@@ -270,9 +280,11 @@ class QueryExecutor:
         tabular_format: str = "json",
         graph_format: str = "turtle",
         timeout: float | None = None,
+        limits_url: str = "",
     ) -> Answer:
-        """Evaluate and serialise a query; QueryTimeout when it runs past `timeout` seconds."""
-        request = Request(sparql, bindings, default_graphs, named_graphs, tabular_format, graph_format)
+        """Evaluate and serialise a query; QueryTimeout when it runs past `timeout` seconds. A cut result links
+        to `limits_url` (see `kg.results.serialize`)."""
+        request = Request(sparql, bindings, default_graphs, named_graphs, tabular_format, graph_format, limits_url)
         return self._call(request, timeout)
 
     def validate(self, data: bytes, *, timeout: float | None = None) -> tuple:  # type: ignore[type-arg]

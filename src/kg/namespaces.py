@@ -9,9 +9,14 @@ IFC = Namespace(BASE + "ontology#")
 IFD = Namespace(BASE + "id/")
 IFS = Namespace(BASE + "shapes#")
 GRAPH = Namespace(BASE + "graph/")
+SOURCES = Namespace(BASE + "sources/")  # the primary sources' files, served at /sources/<file>
+SYNTHETIC = Namespace(BASE + "synthetic/")  # what `kg generate` makes up: never data about the real world
 ONTOLOGY_IRI = URIRef(BASE + "ontology")
 ONTOLOGY_GRAPH = GRAPH["ontology"]
 META_GRAPH = GRAPH["meta"]
+PAPER = URIRef(BASE + "id/unctad-ite-eds-2")
+PAPER_TEXT = SOURCES["unctad-ite-eds-2.txt"]
+DATA_LICENSE = URIRef("https://creativecommons.org/licenses/by/4.0/")  # ontology and data (LICENSE-DATA)
 
 PREFIXES: dict[str, str] = {
     "bibo": "http://purl.org/ontology/bibo/",
@@ -37,6 +42,7 @@ PREFIXES: dict[str, str] = {
     "sdmx-measure": "http://purl.org/linked-data/sdmx/2009/measure#",
     "sh": "http://www.w3.org/ns/shacl#",
     "skos": "http://www.w3.org/2004/02/skos/core#",
+    "spdx": "http://spdx.org/rdf/terms#",
     "wd": "http://www.wikidata.org/entity/",
     "xsd": "http://www.w3.org/2001/XMLSchema#",
 }

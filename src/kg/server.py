@@ -27,9 +27,12 @@ class KgServer(BaseApplication):  # type: ignore[misc]
             # a backstop only: queries are stopped by the executor at query_timeout
             "timeout": int(s.query_timeout) + 30,
             "graceful_timeout": 10,
+            # one line per request, written once the response is sent (by gunicorn, not also by the app)
             "accesslog": "-",
+            "access_log_format": '%(h)s "%(r)s" %(s)s %({content-length}o)s bytes %(M)s ms',
             "errorlog": "-",
             "loglevel": "info",
+            "when_ready": _announce,
             "control_socket_disable": True,
             "proc_name": "interfirm-kg",
         }
@@ -46,9 +49,18 @@ class KgServer(BaseApplication):  # type: ignore[misc]
         return app
 
 
+def _announce(server: Any) -> None:
+    """Once, when the server listens: the URL it serves."""
+    for listener in server.LISTENERS:
+        url = str(listener).rstrip("/")  # http://HOST:PORT
+        print(f"serving {url}/ (SPARQL endpoint {url}/sparql); Ctrl-C stops", flush=True)
+
+
 def _prebuild(settings: Settings) -> None:
+    from kg.cli import _say_on_stderr
     from kg.store import open_store
 
+    _say_on_stderr()
     open_store(settings).close()
 
 

@@ -39,7 +39,7 @@ class Settings:
     workers: int = 2
     threads: int = 4
     public_base: str = "https://w3id.org/interfirm/"
-    extra_files: tuple[str, ...] = ()
+    extra_files: tuple[str, ...] = ()  # [GRAPH-IRI=]FILE: added to the store's recorded extra files, as kg build FILE
     max_body_bytes: int = 10 * 1024 * 1024
     max_query_chars: int = 100_000
     update_token: str = ""

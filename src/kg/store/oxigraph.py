@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import BinaryIO
 
 import pyoxigraph as ox
 import rdflib
@@ -12,7 +13,7 @@ from rdflib.term import BNode, Identifier, Literal, URIRef
 from kg.errors import InputError, QuerySyntaxError, StoreError
 from kg.queryerrors import explain
 from kg.sparqltext import has_dataset_clause
-from kg.store.base import Quad, QueryResult, Store, capped, with_values
+from kg.store.base import Quad, QueryResult, Store, capped, dump_format, dump_prefixes, with_values
 
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 _RDF_LANGSTRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
@@ -99,6 +100,31 @@ class OxigraphStore(Store):
         for q in self._store.quads_for_pattern(None, None, None, None):
             if isinstance(q.graph_name, ox.NamedNode):
                 yield (to_rdflib(q.subject), to_rdflib(q.predicate), to_rdflib(q.object), URIRef(q.graph_name.value))
+
+    def write(self, out: BinaryIO, syntax: str) -> None:
+        fmt = dump_format(syntax)
+        try:
+            if syntax in ("nq", "trig", "jsonld"):
+                self._store.dump(out, fmt, prefixes=dump_prefixes(syntax))
+            else:
+                # the union default graph, each triple once (Oxigraph's CONSTRUCT drops the duplicates, which
+                # the index it scans keeps side by side)
+                union = self._store.query("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }", use_default_graph_as_union=True)
+                ox.serialize(union, out, fmt, prefixes=dump_prefixes(syntax))  # type: ignore[arg-type]
+        except OSError as exc:
+            raise StoreError(f"the store failed while writing it out: {exc}") from exc
+
+    def triples(self, name: URIRef) -> Iterator[tuple[Identifier, Identifier, Identifier]]:
+        for q in self._store.quads_for_pattern(None, None, None, ox.NamedNode(str(name))):
+            yield to_rdflib(q.subject), to_rdflib(q.predicate), to_rdflib(q.object)
+
+    def graph(self, name: URIRef | None = None) -> rdflib.Graph:
+        if name is None:
+            return super().graph()
+        g = rdflib.Graph()
+        for t in self.triples(name):
+            g.add(t)
+        return g
 
     def __len__(self) -> int:
         return len(self._store)

@@ -7,9 +7,8 @@ data only through `app.extensions["kg"]` (a `Services` object: the query executo
 from __future__ import annotations
 
 import logging
-import time
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, request
 
 from kg.errors import KgError, TooBusy
 from kg.settings import Settings
@@ -35,21 +34,19 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     limiter = RateLimiter(settings.rate_limit_per_minute)
 
     @app.before_request
-    def _start_timer() -> None:
-        g.started = time.monotonic()
+    def _rate_limit() -> None:
         if request.method != "OPTIONS" and request.endpoint in ("sparql.endpoint", "saved.run", "validate.validate"):
             limiter.check(request.remote_addr or "unknown")
 
     @app.after_request
-    def _cors_and_log(response: Response) -> Response:
+    def _cors(response: Response) -> Response:
         response.headers["Access-Control-Allow-Origin"] = "*"
         response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
         response.headers["Access-Control-Allow-Headers"] = "Accept, Authorization, Content-Type"
         response.headers["Access-Control-Expose-Headers"] = (
-            "Content-Type, Link, Vary, X-Result-Rows, X-Result-Truncated, X-Result-Preview, X-Result-Total-Rows"
+            "Content-Type, Content-Length, Link, Vary, X-Result-Rows, X-Result-Truncated, X-Result-Preview, "
+            "X-Result-Total-Rows"
         )
-        elapsed = (time.monotonic() - g.get("started", time.monotonic())) * 1000
-        log.info("%s %s %s %.1f ms", request.method, request.full_path.rstrip("?"), response.status_code, elapsed)
         return response
 
     @app.errorhandler(KgError)

@@ -5,16 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from kg import __version__
+from kg.dumps import SYNTAXES
 from kg.queries import QueryCatalog, SavedQuery
 from kg.results import GRAPH_FORMATS, TABULAR_FORMATS
 from kg.web.conneg import FORMAT_PARAM
-from kg.web.meta import DUMPS
 from kg.web.validate import REPORT_FORMATS
 
 # the media types of the result formats ("table" is the command line's own)
 _TABULAR = [media for fmt, (media, _) in TABULAR_FORMATS.items() if fmt != "table"]
 _GRAPH = [media for fmt, (media, _) in GRAPH_FORMATS.items() if fmt != "table"]
-_RDF_IN = _GRAPH  # the RDF syntaxes /validate and /cases read
+_RDF_IN = [*_GRAPH, "application/n-quads", "application/trig"]  # the RDF syntaxes /validate and /cases read
+_DUMP_NAMES = [f"interfirm.{ext}{gz}" for ext in SYNTAXES for gz in ("", ".gz")]
+_DUMP_TYPES = [*sorted({s.media_type for s in SYNTAXES.values()}), "application/gzip"]
 
 
 _ERROR = {
@@ -367,6 +369,19 @@ def _routes() -> dict[str, Any]:
                     },
                 }
             },
+            "/synthetic/{rest}": {
+                "get": {
+                    "summary": "What kg generate made up, at its own path (when the server's public base matches)",
+                    "parameters": [
+                        {"name": "rest", "in": "path", "required": True, "schema": {"type": "string"}},
+                        _FORMAT,
+                    ],
+                    "responses": {
+                        "200": {"description": "the resource", "content": _content(["text/html", *_GRAPH])},
+                        "404": _error("unknown IRI, or this server is not the namespace's home"),
+                    },
+                }
+            },
             "/ontology": {
                 "get": {
                     "summary": "The ontology as HTML documentation or RDF",
@@ -388,20 +403,42 @@ def _routes() -> dict[str, Any]:
                     },
                 }
             },
-            "/dumps/interfirm.{ext}": {
+            "/dumps/{name}": {
                 "get": {
-                    "summary": "The whole dataset for download",
+                    "summary": "The whole dataset for download, complete (`.gz`: the gzip file; Accept-Encoding: "
+                    "gzip for gzip content-coding)",
                     "parameters": [
                         {
-                            "name": "ext",
+                            "name": "name",
                             "in": "path",
                             "required": True,
-                            "schema": {"type": "string", "enum": list(DUMPS)},
+                            "schema": {"type": "string", "enum": _DUMP_NAMES},
                         }
                     ],
                     "responses": {
-                        "200": {"description": "the dump", "content": _content(_GRAPH)},
-                        "404": _error("unknown dump format"),
+                        "200": {"description": "the dump", "content": _content(_DUMP_TYPES)},
+                        "304": {"description": "not modified (If-None-Match)"},
+                        "404": _error("unknown dump, or a server in front of a remote store (no dumps)"),
+                        "503": _error("the dumps of this version of the data are being written (see Retry-After)"),
+                    },
+                }
+            },
+            "/sources/{name}": {
+                "get": {
+                    "summary": "The text of the paper the graph was built from (named in the provenance graph)",
+                    "parameters": [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}],
+                    "responses": {
+                        "200": {"description": "the text", "content": _content(["text/plain"])},
+                        "304": {"description": "not modified (If-None-Match)"},
+                        "404": _error("no such source text"),
+                    },
+                }
+            },
+            "/limits": {
+                "get": {
+                    "summary": "The limits of this server (a cut result links here)",
+                    "responses": {
+                        "200": {"description": "the limits", "content": _content(["text/html", "application/json"])}
                     },
                 }
             },
