@@ -120,7 +120,13 @@ def check(text: str, settings: Settings) -> None:
             f"the provenance graph <{META_GRAPH}> is kept by the server; updates may not read or change it",
             hint="write your own statements about the data into a named graph of your own",
         )
-    check_query(text, settings.allowed_services)
+    check_query(
+        text,
+        settings.allowed_services,
+        max_depth=settings.max_query_depth,
+        max_chain=settings.max_query_chain,
+        what="update",
+    )
 
 
 def explicit_dataset(

@@ -17,13 +17,26 @@ _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 _RDF_LANGSTRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
 
 
+_RDF12_HINT = "this endpoint stores and returns RDF 1.1; ask for the parts of the statement instead"
+
+
 def to_rdflib(term: object) -> Identifier:
-    """A pyoxigraph term as the equal rdflib term."""
+    """A pyoxigraph term as the equal rdflib term; InputError for the RDF 1.2 terms rdflib cannot hold (triple
+    terms, literals with a base direction) rather than a wrong term."""
     if isinstance(term, ox.NamedNode):
         return URIRef(term.value)
     if isinstance(term, ox.BlankNode):
         return BNode(term.value)
+    if isinstance(term, ox.Triple):
+        raise InputError(
+            "the answer would hold an RDF 1.2 triple term, which this endpoint does not support", hint=_RDF12_HINT
+        )
     if isinstance(term, ox.Literal):
+        if getattr(term, "direction", None) is not None:
+            raise InputError(
+                f"the answer would hold a literal with a base direction ({term}), which this endpoint does not support",
+                hint=_RDF12_HINT,
+            )
         if term.language:
             return Literal(term.value, lang=term.language)
         dt = term.datatype.value
