@@ -8,17 +8,39 @@ from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 
 from flask import Flask, Response, g, request
 
 from kg.errors import KgError, TooBusy
 from kg.settings import Settings
-from kg.web.limits import RateLimiter
+from kg.web.limits import Admission
 from kg.web.services import Services
 
+# the routes that may use the query workers: each request counts against its client's rate and concurrency limits
+WORKER_ROUTES = frozenset(
+    {
+        "sparql.endpoint",
+        "saved.run",
+        "validate.validate",
+        "validate.add_case",
+        "linked.resource",
+        "linked.own_resource",
+        "linked.ontology",
+        "meta.dataset",
+        "meta.health",
+        "meta.dump",
+    }
+)
 
-def create_app(settings: Settings | None = None, *, services: Services | None = None) -> Flask:
-    """The Flask application for `settings` (defaults and KG_* environment when None)."""
+
+def create_app(
+    settings: Settings | None = None, *, services: Services | None = None, limits: Path | None = None
+) -> Flask:
+    """The Flask application for `settings` (defaults and KG_* environment when None).
+
+    `limits` is the database of per-client counts the server's processes share (None: this app's own).
+    """
     settings = settings or Settings.from_env()
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
@@ -32,13 +54,18 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
 
     log = logging.getLogger("kg.web")
 
-    limiter = RateLimiter(settings.rate_limit_per_minute)
+    admission = Admission(limits, settings.rate_limit_per_minute, settings.client_concurrency)
+    app.extensions["kg.admission"] = admission
 
     @app.before_request
     def _start_timer() -> None:
         g.started = time.monotonic()
-        if request.method != "OPTIONS" and request.endpoint in ("sparql.endpoint", "saved.run", "validate.validate"):
-            limiter.check(request.remote_addr or "unknown")
+        if request.method != "OPTIONS" and request.endpoint in WORKER_ROUTES:
+            g.ticket = admission.enter(request.remote_addr or "unknown")
+
+    @app.teardown_request
+    def _leave(exc: BaseException | None) -> None:
+        admission.leave(g.pop("ticket", None))
 
     @app.after_request
     def _cors_and_log(response: Response) -> Response:
