@@ -65,7 +65,7 @@ def ensure_built(settings: Settings) -> Store:
         sources, entries = all_sources(settings), journal(settings)
         graphs: dict[URIRef, rdflib.Graph]
         if entries:
-            graphs = _graphs(_filled(sources, settings.root, entries))
+            graphs = _graphs(_filled(sources, settings.root, entries)[0])
         else:
             graphs = {s.graph: s.parse() for s in sources}
             graphs[META_GRAPH] = provenance_graph(sources, settings.root)
@@ -82,36 +82,39 @@ def rebuild(settings: Settings, *, force: bool = False, extra: Sequence[Source] 
     if settings.store != "oxigraph":
         return False
     _remember_checksums(settings.store_path)
-    sources = all_sources(settings) + list(extra)
-    return build_oxigraph(settings.store_path, sources, settings.root, entries=journal(settings), force=force)
+    with _store_lock(settings.store_path):  # the journal read under the lock: a commit swaps its store under it
+        sources = all_sources(settings) + list(extra)
+        return _build(settings.store_path, sources, settings.root, entries=journal(settings), force=force)
 
 
-def extend(settings: Settings, entries: Sequence[Entry], new: Entry, on_built: Callable[[], None]) -> int:
-    """The local store with one more update; returns its quads.
+def extend(
+    settings: Settings, entries: Sequence[Entry], new: Entry, on_built: Callable[[Entry], None]
+) -> tuple[int, Entry]:
+    """The local store with one more update: (its quads, the update's journal entry with its effect).
 
-    `on_built` runs once the new content is complete and before it replaces the old: the commit point of
-    the update. On disk, a current store is copied (hard links, so in milliseconds) and only the new update
-    runs on the copy; a stale one is rebuilt with the whole journal. The memory backend has nothing on disk
-    to swap, so there the build only checks that the update applies.
+    `on_built` gets that entry once the new content is complete and before it replaces the old: the commit
+    point of the update. On disk, a current store is copied (hard links, so in milliseconds) and only the new
+    update runs on the copy; a stale one is rebuilt with the whole journal. The memory backend has nothing on
+    disk to swap, so there the build only checks that the update applies.
     """
     _remember_checksums(settings.store_path)
     sources = all_sources(settings)
     if settings.store == "memory":
-        count = len(_filled(sources, settings.root, [*entries, new]))
-        on_built()
-        return count
+        store, applied = _filled(sources, settings.root, [*entries, new])
+        on_built(applied[-1])
+        return len(store), applied[-1]
     path = settings.store_path
     with _store_lock(path):
         copy = is_current(path, sources, entries)
-        _build_beside(
+        applied = _build_beside(
             path,
             sources,
             root=settings.root,
             entries=[*entries, new],
-            on_built=on_built,
-            last_step=(lambda store: updates.apply(store, new)) if copy else None,
+            on_built=lambda done: on_built(done[-1]),
+            last_step=(lambda store: [*entries, updates.apply(store, new, entries)]) if copy else None,
         )
-    return int(json.loads((path / MANIFEST).read_text())["quads"])
+    return int(json.loads((path / MANIFEST).read_text())["quads"]), applied[-1]
 
 
 def _store_lock(path: Path) -> AbstractContextManager[None]:
@@ -186,19 +189,45 @@ def build_oxigraph(
 
     The new store is written beside the old one and swapped in by renames, so a failed or killed
     build leaves the previous store as it was. When the only change is new ingests, they are added to a
-    copy of the live store instead of building everything again.
+    copy of the live store instead of building everything again. Unless `force`, a journal that lost or
+    changed an update the store holds is refused.
     """
     with _store_lock(path):
-        if not force and is_current(path, sources, entries):
-            return False
-        added = [] if force else _new_ingests(path, sources, entries)
+        return _build(path, sources, root, entries=entries, force=force)
 
-        def add(store: ox.Store) -> None:
-            for s in added:
-                _bulk_load(store, s)
 
-        _build_beside(path, sources, root=root, entries=entries, last_step=add if added else None)
-        return True
+def _build(path: Path, sources: list[Source], root: Path, *, entries: Sequence[Entry], force: bool) -> bool:
+    """`build_oxigraph`, the caller holding the store's lock."""
+    if not force and is_current(path, sources, entries):
+        return False
+    if not force:
+        _check_journal_head(path, entries)
+    added = [] if force else _new_ingests(path, sources, entries)
+
+    def add(store: ox.Store) -> list[Entry]:
+        for s in added:
+            _bulk_load(store, s)
+        return list(entries)
+
+    _build_beside(path, sources, root=root, entries=entries, last_step=add if added else None)
+    return True
+
+
+def _check_journal_head(path: Path, entries: Sequence[Entry]) -> None:
+    """Refuse to build when the store at `path` holds an update the journal no longer has as it was."""
+    try:
+        head = json.loads((path / MANIFEST).read_text()).get("journal_head")
+    except (OSError, ValueError, AttributeError):
+        return
+    if not isinstance(head, dict) or not isinstance(head.get("seq"), int):
+        return
+    seq = head["seq"]
+    if seq > len(entries) or entries[seq - 1].checksum != head.get("checksum"):
+        raise StoreError(
+            f"the store holds update {seq}, which the update journal no longer has as it was (its file was removed "
+            "or changed)",
+            hint="restore the journal from a backup, or run `kg build --force` to build from the journal as it is",
+        )
 
 
 def _new_ingests(path: Path, sources: list[Source], entries: Sequence[Entry]) -> list[Source]:
@@ -224,10 +253,11 @@ def _build_beside(
     *,
     root: Path,
     entries: Sequence[Entry],
-    on_built: Callable[[], None] | None = None,
-    last_step: Callable[[ox.Store], None] | None = None,
-) -> None:
-    """Write the store beside `path`, run `on_built`, swap it in (the caller holds the store's lock).
+    on_built: Callable[[list[Entry]], None] | None = None,
+    last_step: Callable[[ox.Store], list[Entry]] | None = None,
+) -> list[Entry]:
+    """Write the store beside `path`, run `on_built`, swap it in (the caller holds the store's lock); returns
+    the entries as applied (a pending one with its effect).
 
     With `last_step`, the live store is copied and only that step runs on the copy (the live store must
     hold everything else); without, everything is loaded and replayed.
@@ -241,50 +271,55 @@ def _build_beside(
         live.backup(str(tmp / "db"))  # a checkpoint: hard links to the immutable table files
         del live
         store = ox.Store(str(tmp / "db"))
-        last_step(store)
-        _provenance(store, sources, root, entries)
+        applied = last_step(store)
+        _provenance(store, sources, root, applied)
     else:
         (tmp / "db").mkdir()
-        store = _filled(sources, root, entries, ox.Store(str(tmp / "db")))
+        store, applied = _filled(sources, root, entries, ox.Store(str(tmp / "db")))
     store.flush()
     count = len(store)
     del store
     manifest = {
-        "fingerprint": content_fingerprint(sources, entries),
+        "fingerprint": content_fingerprint(sources, applied),
         "quads": count,
         "seconds": round(time.monotonic() - started, 3),
         "sources": [
             {"file": _relative(s.path, root), "graph": str(s.graph), "checksum": checksum_record(s.path)}
             for s in sources
         ],
-        "updates": [e.seq for e in entries],
+        "updates": [e.seq for e in applied],
+        "journal_head": {"seq": applied[-1].seq, "checksum": applied[-1].checksum} if applied else None,
     }
     (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2))
     if on_built is not None:
-        on_built()
+        on_built(applied)
     old = path.parent / f".{path.name}.old"
     shutil.rmtree(old, ignore_errors=True)
     if path.exists():
         path.rename(old)
     tmp.rename(path)
     shutil.rmtree(old, ignore_errors=True)
+    return applied
 
 
-def _filled(sources: list[Source], root: Path, entries: Sequence[Entry], store: ox.Store | None = None) -> ox.Store:
+def _filled(
+    sources: list[Source], root: Path, entries: Sequence[Entry], store: ox.Store | None = None
+) -> tuple[ox.Store, list[Entry]]:
     """A store (in memory unless given) holding the sources, with the journal replayed where each update
-    was accepted (after the ingests that existed then), and the provenance graph."""
+    was accepted (after the ingests that existed then), and the provenance graph; and the entries as applied."""
     store = ox.Store() if store is None else store
     ingests = {s.graph: s for s in sources if str(s.graph).startswith(INGEST_PREFIX)}
     for s in sources:
         if s.graph not in ingests:
             _bulk_load(store, s)
+    applied: list[Entry] = []
     for e in entries:
         for name in e.after_ingests:
             pending = ingests.pop(URIRef(name), None)
             if pending is not None:
                 _bulk_load(store, pending)
         try:
-            updates.apply(store, e)
+            applied.append(updates.apply(store, e, applied))
         except KgError as exc:
             if e.pending:
                 raise
@@ -294,8 +329,8 @@ def _filled(sources: list[Source], root: Path, entries: Sequence[Entry], store: 
             ) from exc
     for s in ingests.values():
         _bulk_load(store, s)
-    _provenance(store, sources, root, entries)
-    return store
+    _provenance(store, sources, root, applied)
+    return store, applied
 
 
 def _provenance(store: ox.Store, sources: list[Source], root: Path, entries: Sequence[Entry]) -> None:

@@ -125,6 +125,43 @@ def rdf12_syntax(sparql: str) -> str | None:
     return f"the function {m.group('function').upper()}()"
 
 
+_PREFIX_DECL = re.compile(r"(?<![\w:?$-])PREFIX\s++([^\s:<>]*+):\s*+<(\d++)>", re.IGNORECASE)
+_BASE_DECL = re.compile(r"(?<![\w:?$-])BASE\s*+<(\d++)>", re.IGNORECASE)
+_PNAME = re.compile(r"(?<![\w.:?$\\<-])([^\W\d][\w.-]*+)?:((?:[\w.:%-]|\\.)*+)")
+_LOCAL_ESCAPE = re.compile(r"\\(.)")
+_GRAPH_VARIABLE = re.compile(r"(?<![\w:?$-])GRAPH\s*+[?$]", re.IGNORECASE)
+_EVERY_GRAPH = re.compile(r"(?<![\w:?$-])(?:CLEAR|DROP)\s++(?:SILENT\s++)?(?:ALL|NAMED)(?![\w:-])", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Names:
+    """What an update's text can name (read lexically, so a superset of what the engine reads)."""
+
+    iris: frozenset[str]  # every IRI and every prefixed name (expanded with each IRI declared for its prefix)
+    bases: tuple[str, ...]  # the IRIs its BASE declarations give, as written
+    any_graph: bool  # a template writes a graph named by a variable, or CLEAR/DROP ALL/NAMED
+
+
+def names(sparql: str) -> Names:
+    """The IRIs an update names, as written (escapes decoded, prefixed names expanded, not resolved against a
+    base), and whether it may write any graph. Linear in the text."""
+    masked, iris = mask(sparql)
+    prefixes: dict[str, set[str]] = {}
+    for m in _PREFIX_DECL.finditer(masked):
+        prefixes.setdefault(m.group(1), set()).add(iris[int(m.group(2))])
+    bases = tuple(iris[int(m.group(1))] for m in _BASE_DECL.finditer(masked))
+    found = set(iris)
+    for m in _PNAME.finditer(masked):
+        local = _LOCAL_ESCAPE.sub(r"\1", (m.group(2) or "").rstrip("."))
+        found.update(ns + local for ns in prefixes.get(m.group(1) or "", ()))
+    text = blank(sparql)
+    for op in update_operations(sparql):  # a WHERE clause only reads: its GRAPH ?g writes nothing
+        if op.kind == "MODIFY" and op.group is not None:
+            a, b = op.group
+            text = text[:a] + " " * (b - a) + text[b:]
+    return Names(frozenset(found), bases, bool(_GRAPH_VARIABLE.search(text) or _EVERY_GRAPH.search(text)))
+
+
 def mentions_load(sparql: str) -> bool:
     """Whether the word LOAD appears outside strings, IRIs and comments (conservative: anywhere, any depth)."""
     return _LOAD.search(blank(sparql)) is not None
