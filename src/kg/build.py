@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import shutil
 import time
@@ -29,6 +30,7 @@ from kg.store.remote import RemoteStore
 from kg.updates import Entry, journal
 
 MANIFEST = "manifest.json"
+log = logging.getLogger("kg.build")
 PAPER = IFD["unctad-ite-eds-2"]
 INGEST_PREFIX = str(GRAPH["ingest/"])
 
@@ -73,7 +75,25 @@ def ensure_built(settings: Settings) -> Store:
         store.replace(graphs)
         return store
     rebuild(settings)
-    return OxigraphStore(settings.store_path / "db", read_only=True)
+    try:
+        return OxigraphStore(settings.store_path / "db", read_only=True)
+    except StoreError as exc:
+        log.warning("%s; building the store again from the sources, the ingests and the journal", exc.message)
+        repair(settings)
+        return OxigraphStore(settings.store_path / "db", read_only=True)
+
+
+def repair(settings: Settings) -> None:
+    """Build the on-disk store again from its sources unless it opens (another process may have repaired it):
+    the store holds nothing the files, the ingests and the journal do not."""
+    path = settings.store_path
+    with _store_lock(path):
+        try:
+            OxigraphStore(path / "db", read_only=True).close()
+            return
+        except StoreError:
+            pass
+        _build(path, all_sources(settings), settings.root, entries=journal(settings), force=True)
 
 
 def rebuild(settings: Settings, *, force: bool = False, extra: Sequence[Source] = ()) -> bool:
@@ -209,7 +229,12 @@ def _build(path: Path, sources: list[Source], root: Path, *, entries: Sequence[E
             _bulk_load(store, s)
         return list(entries)
 
-    _build_beside(path, sources, root=root, entries=entries, last_step=add if added else None)
+    try:
+        _build_beside(path, sources, root=root, entries=entries, last_step=add if added else None)
+    except (OSError, RuntimeError):
+        if not added:
+            raise
+        _build_beside(path, sources, root=root, entries=entries)  # the live store could not be copied
     return True
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from kg.sparqltext import has_dataset_clause
 from kg.store.base import Quad, QueryResult, Store, capped, with_values
 
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+_DAMAGED = re.compile(r"Corruption|IO error|checksum mismatch", re.IGNORECASE)
 _RDF_LANGSTRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
 
 
@@ -73,7 +75,7 @@ class OxigraphStore(Store):
                 self._store = ox.Store.read_only(str(path))
             else:
                 self._store = ox.Store(str(path))
-        except OSError as exc:
+        except (OSError, RuntimeError) as exc:  # RocksDB reports a damaged store as a RuntimeError
             raise StoreError(f"cannot open the Oxigraph store at {path}: {exc}") from exc
 
     def query(
@@ -99,6 +101,10 @@ class OxigraphStore(Store):
         except SyntaxError as exc:
             raise QuerySyntaxError(f"the query does not parse: {exc}") from exc
         except RuntimeError as exc:  # evaluation refused, e.g. a function the engine does not provide
+            if _DAMAGED.search(str(exc)):
+                raise StoreError(
+                    f"the store on disk is damaged: {exc}", hint="the operator should rebuild it: kg build --force"
+                ) from exc
             raise InputError(f"the query cannot be evaluated: {exc}", source="query") from exc
         except OSError as exc:
             raise StoreError(f"the store failed while answering: {exc}") from exc

@@ -7,6 +7,7 @@ data only through `app.extensions["kg"]` (a `Services` object: the query executo
 from __future__ import annotations
 
 import logging
+import re
 import time
 from pathlib import Path
 
@@ -112,8 +113,20 @@ def create_app(
     return app
 
 
+# an absolute file path (not the path of an IRI: that follows a host name or a scheme's slashes)
+_PATH = re.compile(r"(?<![\w.:/%@-])/(?:[^\s/<>\"'`]++/)++([^\s/<>\"'`]*+)")
+
+
+def public(message: str) -> str:
+    """The message without the server's absolute file paths (each shortened to its last part): clients learn
+    nothing about the server's layout."""
+    return _PATH.sub(lambda m: m.group(1) or "(a folder)", message)
+
+
 def error_response(status: int, message: str) -> Response:
-    """A plain-text error body (or JSON when the client asks only for JSON): never a traceback."""
+    """A plain-text error body (or JSON when the client asks only for JSON): never a traceback, never a file
+    path of the server."""
+    message = public(message)
     best = request.accept_mimetypes.best_match(["text/plain", "application/json"], default="text/plain")
     if best == "application/json" and request.accept_mimetypes["text/plain"] < request.accept_mimetypes[best]:
         import json

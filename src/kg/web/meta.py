@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import rdflib
-from flask import Blueprint, Response, request, url_for
+from flask import Blueprint, Response, url_for
 from rdflib import BNode, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, RDF, RDFS, XSD
 
@@ -46,8 +46,9 @@ def description_graph() -> rdflib.Graph:
     """The SPARQL 1.1 Service Description of this endpoint, with a VoID description computed from the data."""
     svc = current()
     statistics = _statistics()
-    endpoint = URIRef(request.url_root.rstrip("/") + "/sparql")
-    dataset = URIRef(request.url_root.rstrip("/") + "/dataset")
+    base = svc.settings.public_base.rstrip("/")  # the configured public base, never the request's Host header
+    endpoint = URIRef(base + "/sparql")
+    dataset = URIRef(base + "/dataset")
     g = rdflib.Graph()
     for prefix, ns in {**PREFIXES, "sd": str(SD), "void": str(VOID), "dcat": str(DCAT)}.items():
         g.bind(prefix, ns)
@@ -98,7 +99,7 @@ def description_graph() -> rdflib.Graph:
     g.add((dataset, VOID.distinctObjects, Literal(_int(stats["objects"]))))
     g.add((dataset, VOID.properties, Literal(_int(stats["properties"]))))
     for ext, fmt in DUMPS.items():
-        dump = URIRef(url_for("meta.dump", ext=ext, _external=True))
+        dump = URIRef(base + url_for("meta.dump", ext=ext))
         dist = BNode()
         g.add((dataset, VOID.dataDump, dump))
         g.add((dataset, DCAT.distribution, dist))
