@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.live import running_server
+from tests.live import run_kg, running_server
 
 RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
 ASK = "ASK { ?s ?p ?o }"
@@ -220,3 +220,175 @@ def test_when_every_query_worker_is_busy_a_request_waits_queue_wait_then_gets_42
             assert status == 200 and seconds < VICTIM_SECONDS
             assert slow.result(timeout=60)[0] == 503
         assert request(base, query_path(ASK), source="127.0.0.3")[0] == 200
+
+
+TOKEN = "token-for-the-hardening-tests"
+GRAPHS = "https://w3id.org/interfirm/graph/"
+NOTES = "https://example.org/interfirm-test/notes"
+
+
+def update(base: str, text: str, **headers: str) -> tuple[int, dict[str, str], bytes, float]:
+    headers = {"Content-Type": "application/sparql-update", "Authorization": f"Bearer {TOKEN}", **headers}
+    return request(base, "/sparql", method="POST", body=text.encode(), headers=headers, source=ATTACKER)
+
+
+def select(base: str, query: str) -> list[dict]:
+    status, _, body, _ = request(base, query_path(query), headers={"Accept": "application/sparql-results+json"})
+    assert status == 200, body
+    return [{k: v["value"] for k, v in row.items()} for row in json.loads(body)["results"]["bindings"]]
+
+
+@pytest.fixture(scope="module")
+def token_server(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    tmp = tmp_path_factory.mktemp("token-server")
+    env = {"KG_UPDATE_TOKEN": TOKEN, "KG_CLIENT_CONCURRENCY": "0", "KG_RATE_LIMIT_PER_MINUTE": "0"}
+    with running_server(tmp, "--workers", "1", env=env) as base:
+        yield base, tmp
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"PREFIX g: <{GRAPHS}> DROP GRAPH g:meta",
+        f"BASE <{GRAPHS}> DROP GRAPH <meta>",
+        f"DROP GRAPH <{GRAPHS}m\\u0065ta>",
+        'INSERT { GRAPH ?g { <urn:x:a> <urn:x:b> 1 } } WHERE { BIND(IRI(CONCAT(STR(<urn:x:>), "")) AS ?x) '
+        f'BIND(IRI("{GRAPHS}" + "") AS ?y) BIND(IRI(CONCAT("{GRAPHS}", "meta")) AS ?g) }}',
+    ],
+)
+def test_no_spelling_of_the_provenance_graph_gets_through(token_server, text: str) -> None:  # type: ignore[no-untyped-def]
+    """Issue: `DROP GRAPH g:meta` (prefixed), a BASE-relative `<meta>` or `\\u` escapes passed the guard, and then
+    every rebuild failed. Now each is 403 (or 400 when the engine cannot run it) and nothing is journaled."""
+    base, tmp = token_server
+    before = sorted((tmp / "updates").glob("*.json")) if (tmp / "updates").exists() else []
+    status, _, body, seconds = update(base, text)
+    assert status in (403, 400), body
+    assert b"provenance graph" in body or status == 400, body
+    assert seconds < VICTIM_SECONDS
+    victim_is_served(base)
+    after = sorted((tmp / "updates").glob("*.json")) if (tmp / "updates").exists() else []
+    assert after == before
+    assert select(base, f"SELECT ?s WHERE {{ GRAPH <{GRAPHS}meta> {{ ?s ?p ?o }} }} LIMIT 1")  # still there
+
+
+def test_rdf_1_2_terms_are_refused_before_anything_is_stored(token_server) -> None:  # type: ignore[no-untyped-def]
+    """Issue: `<<( s p o )>>` in an update or TRIPLE() in a SELECT gave 500 forever after (even /validate), and
+    a base direction was silently dropped. Now they are 400 and nothing is stored."""
+    base, tmp = token_server
+    journaled = len(list((tmp / "updates").glob("*.json"))) if (tmp / "updates").exists() else 0
+    for text in (
+        f"INSERT DATA {{ GRAPH <{NOTES}> {{ <urn:x:a> <urn:x:b> <<( <urn:x:c> <urn:x:d> <urn:x:e> )>> }} }}",
+        f'INSERT DATA {{ GRAPH <{NOTES}> {{ <urn:x:a> <urn:x:b> "a"@en--ltr }} }}',
+        f"INSERT {{ GRAPH <{NOTES}> {{ <urn:x:a> <urn:x:b> ?t }} }} "
+        "WHERE { BIND(TRIPLE(<urn:x:c>, <urn:x:d>, 1) AS ?t) }",
+    ):
+        status, _, body, _ = update(base, text)
+        assert status == 400 and b"RDF 1.2" in body, body
+    for query in (
+        "SELECT (TRIPLE(<urn:x:a>, <urn:x:b>, <urn:x:c>) AS ?t) {}",
+        'SELECT (STRLANGDIR("a", "en", "ltr") AS ?l) {}',
+    ):
+        status, _, body, _ = request(base, query_path(query), source=ATTACKER)
+        assert status == 400 and b"RDF 1.2" in body, body
+    assert journaled == (len(list((tmp / "updates").glob("*.json"))) if (tmp / "updates").exists() else 0)
+    case = (Path(__file__).parent / "cases" / "valid" / "consortium.ttl").read_bytes()
+    status, _, body, _ = request(base, "/validate", method="POST", body=case, headers={"Content-Type": "text/turtle"})
+    assert status == 200 and json.loads(body)["conforms"] is True
+    victim_is_served(base)
+
+
+def test_malformed_uploads_and_bodies_are_400_not_500(token_server) -> None:  # type: ignore[no-untyped-def]
+    """Issue: a lone surrogate in Turtle, JSON-LD nested 5,000 deep, a deeply nested JSON body to /queries/NAME
+    gave 500."""
+    base, _ = token_server
+    attacks = [
+        ("/validate", "text/turtle", b'<https://example.org/a> <https://example.org/b> "\\uD800" .'),
+        ("/validate", "application/ld+json", b"[" * 5000 + b"]" * 5000),
+        ("/validate", "application/ld+json", b'{"https://example.org/p": ' * 5000 + b"1" + b"}" * 5000),
+        ("/queries/partners-of-firm", "application/json", b'{"firm": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"),
+        ("/queries/partners-of-firm", "application/json", b'{"firm": {"a": 1}}'),
+    ]
+    for path, media, body in attacks:
+        status, _, answer, seconds = request(
+            base, path, method="POST", body=body, headers={"Content-Type": media}, source=ATTACKER
+        )
+        assert status == 400, (path, answer[:300])
+        assert seconds < VICTIM_SECONDS * 5
+    victim_is_served(base)
+
+
+def test_a_graph_name_with_a_no_break_space_does_not_block_later_updates(token_server) -> None:  # type: ignore[no-untyped-def]
+    """Issue: a graph named with U+00A0 made every later WHERE-based update fail (`\\s` in the IRI pattern)."""
+    base, _ = token_server
+    assert update(base, 'INSERT DATA { GRAPH <https://example.org/a\u00a0b> { <urn:x:a> <urn:x:b> "c" } }')[0] == 200
+    status, _, body, _ = update(
+        base, f"INSERT {{ GRAPH <{NOTES}> {{ ?s <urn:x:copy> ?o }} }} WHERE {{ ?s <urn:x:b> ?o }}"
+    )
+    assert status == 200, body
+    assert select(base, f"SELECT ?o WHERE {{ GRAPH <{NOTES}> {{ ?s <urn:x:copy> ?o }} }}") == [{"o": "c"}]
+
+
+def test_the_service_description_ignores_the_host_header_and_updaters_are_not_published(token_server) -> None:  # type: ignore[no-untyped-def]
+    base, _ = token_server
+    status, _, body, _ = request(base, "/sparql", headers={"Accept": "text/turtle", "Host": "evil.example"})
+    assert status == 200 and b"evil.example" not in body
+    assert b"<https://w3id.org/interfirm/sparql>" in body
+    assert update(base, f'INSERT DATA {{ GRAPH <{NOTES}> {{ <urn:x:who> <urn:x:b> "1" }} }}')[0] == 200
+    assert (
+        update(base, f'INSERT DATA {{ GRAPH <{NOTES}> {{ <urn:x:who> <urn:x:b> "2" }} }}', From="ana@example.org")[0]
+        == 200
+    )
+    creators = {
+        r["c"]
+        for r in select(
+            base, f"SELECT ?c WHERE {{ GRAPH <{GRAPHS}meta> {{ ?u <http://purl.org/dc/terms/creator> ?c }} }}"
+        )
+    }
+    assert "ana@example.org" in creators
+    assert not any(ATTACKER in c or "127.0.0." in c for c in creators), creators
+    assert any(c.startswith("client ") for c in creators)
+
+
+def test_updates_replay_exactly_and_a_journal_edited_by_hand_is_refused(tmp_path: Path) -> None:
+    """Issue: NOW() or RAND() in an update replayed to different data on every rebuild; journal files edited or
+    removed by hand replayed silently. Now the journal keeps effects, in a hash chain."""
+    env = {"KG_UPDATE_TOKEN": TOKEN}
+    text = (
+        f"INSERT {{ GRAPH <{NOTES}> {{ <urn:x:t> <urn:x:at> ?now ; <urn:x:r> ?r ; <urn:x:b> ?b }} }} "
+        "WHERE { BIND(NOW() AS ?now) BIND(RAND() AS ?r) BIND(BNODE() AS ?b) }"
+    )
+    values = f"SELECT ?p ?o WHERE {{ GRAPH <{NOTES}> {{ <urn:x:t> ?p ?o }} }} ORDER BY ?p"
+    with running_server(tmp_path, "--workers", "1", env=env) as base:
+        assert update(base, text)[0] == 200
+        live = select(base, values)
+    assert len(live) == 3
+    assert run_kg(tmp_path, "build", "--force").returncode == 0
+    with running_server(tmp_path, "--workers", "1", env=env) as base:
+        assert select(base, values) == live  # the same time, number and blank node
+        journal_file = tmp_path / "updates" / "00000001.json"
+        record = json.loads(journal_file.read_text())
+        record["added"] = record["added"].replace("urn:x:r", "urn:x:R")
+        journal_file.write_text(json.dumps(record))
+        status, _, body, _ = update(base, f'INSERT DATA {{ GRAPH <{NOTES}> {{ <urn:x:a> <urn:x:b> "c" }} }}')
+        assert status == 500 and b"00000001.json" in body and b"changed after it was written" in body, body
+        assert str(tmp_path).encode() not in body  # no server path reaches a client
+        victim_is_served(base)
+    done = run_kg(tmp_path, "build", "--force")
+    assert done.returncode == 3 and "00000001.json" in done.stderr and "Traceback" not in done.stderr
+    with pytest.raises(RuntimeError) as info, running_server(tmp_path, env=env):
+        pass
+    assert "changed after it was written" in str(info.value) and "Traceback" not in str(info.value)
+
+
+def test_a_damaged_store_is_built_again_at_start(tmp_path: Path) -> None:
+    """Issue: a corrupted store file gave a raw traceback at start. The store holds nothing its sources, the
+    ingests and the journal do not, so it is built again from them."""
+    assert run_kg(tmp_path, "build").returncode == 0
+    (tmp_path / "store" / "db" / "CURRENT").write_text("garbage\n")
+    with running_server(tmp_path, "--workers", "1") as base:
+        victim_is_served(base)
+        assert select(
+            base, "SELECT (COUNT(*) AS ?n) WHERE { ?s a <https://w3id.org/interfirm/ontology#ResearchQuestion> }"
+        ) == [{"n": "11"}]
+    log = "\n".join(p.read_text(errors="replace") for p in tmp_path.glob("server-*.log"))
+    assert "building the store again" in log and "Traceback" not in log
