@@ -57,8 +57,16 @@ _RESULTS = {
     "400": _error("malformed query or parameters"),
     "403": _error("an update without the server's update token (or on a server started without one)"),
     "413": _error("request body too large"),
-    "429": _error("too many queries: every worker busy, or this client over its rate (see Retry-After)"),
-    "503": _error("the query ran past the time limit and was stopped"),
+    "429": _error(
+        "too many requests: every query worker busy, or this client over its rate or its share of the workers "
+        "(see Retry-After)"
+    ),
+    "503": _error("the query ran past the time limit or the memory limit and was stopped"),
+}
+# what every route that uses the query workers may answer besides its own statuses
+_LIMITED = {
+    "429": _RESULTS["429"],
+    "503": _error("the work ran past the time limit or the memory limit and was stopped"),
 }
 
 
@@ -169,7 +177,7 @@ def spec() -> dict[str, Any]:
                         "400": _error("unparseable data (the message names the line)"),
                         "413": _error("body too large"),
                         "415": _error("unsupported media type"),
-                        "429": _error("this client is over its rate (see Retry-After)"),
+                        **_LIMITED,
                     },
                 }
             },
@@ -188,6 +196,7 @@ def spec() -> dict[str, Any]:
                             "description": "violations: nothing was added",
                             "content": _content(["application/json"]),
                         },
+                        **_LIMITED,
                     },
                 }
             },
@@ -202,6 +211,7 @@ def spec() -> dict[str, Any]:
                         "200": {"description": "the resource", "content": _content(["text/html", *_GRAPH])},
                         "400": _error("missing or malformed IRI"),
                         "404": _error("unknown IRI"),
+                        **_LIMITED,
                     },
                 }
             },
@@ -215,6 +225,7 @@ def spec() -> dict[str, Any]:
                     "responses": {
                         "200": {"description": "the resource", "content": _content(["text/html", *_GRAPH])},
                         "404": _error("unknown IRI, or this server is not the namespace's home"),
+                        **_LIMITED,
                     },
                 }
             },
@@ -225,6 +236,7 @@ def spec() -> dict[str, Any]:
                     "responses": {
                         "200": {"description": "the ontology", "content": _content(["text/html", *_GRAPH])},
                         "400": _error("unknown format"),
+                        **_LIMITED,
                     },
                 }
             },
@@ -235,7 +247,7 @@ def spec() -> dict[str, Any]:
                     "responses": {
                         "200": {"description": "the description", "content": _content(["text/html", *_GRAPH])},
                         "400": _error("unknown format"),
-                        "429": _error("every query worker busy (see Retry-After)"),
+                        **_LIMITED,
                     },
                 }
             },
@@ -253,6 +265,7 @@ def spec() -> dict[str, Any]:
                     "responses": {
                         "200": {"description": "the dump", "content": _content(_GRAPH)},
                         "404": _error("unknown dump format"),
+                        **_LIMITED,
                     },
                 }
             },
@@ -261,6 +274,7 @@ def spec() -> dict[str, Any]:
                     "summary": "200 when the store answers",
                     "responses": {
                         "200": {"description": "healthy", "content": _content(["application/json"])},
+                        "429": _LIMITED["429"],
                         "503": _error("the store is empty or not answering"),
                     },
                 }
