@@ -273,3 +273,21 @@ def test_runaway_query_is_stopped_while_others_are_served(tmp_path: Path) -> Non
         assert 2.5 < elapsed < 10
         status, _, body = http(base + "/sparql?" + urllib.parse.urlencode({"query": "ASK { ?s ?p ?o }"}))
         assert status == 200 and b"true" in body
+
+
+def test_a_memory_error_in_python_is_the_memory_limit_and_the_worker_is_replaced() -> None:
+    """In the memory store (rdflib), running out of memory is a Python MemoryError, not an abort: it is answered
+    as the memory limit, and the next query gets a fresh worker."""
+    from kg.errors import MemoryLimit
+    from kg.executor import QueryExecutor
+
+    executor = QueryExecutor(make_settings(store="memory", query_memory_mb=400, query_timeout=60), workers=1)
+    doubling = 'BIND("aaaaaaaaaaaaaaaa" AS ?x0) ' + " ".join(
+        f"BIND(CONCAT(?x{i}, ?x{i}) AS ?x{i + 1})" for i in range(28)
+    )
+    try:
+        with pytest.raises(MemoryLimit, match="more memory than the 400 MB"):
+            executor.run(f"SELECT (STRLEN(?x28) AS ?n) WHERE {{ {doubling} }}")
+        assert b"true" in executor.run("ASK { ?s ?p ?o }").body
+    finally:
+        executor.close()

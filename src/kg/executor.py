@@ -372,6 +372,9 @@ class QueryExecutor:
                     f"the {what} was stopped after {limit:g} s, the time limit of this endpoint", hint=hint
                 )
             msg = worker.conn.recv()
+            if msg[0] == "error" and msg[1] == "MemoryLimit":  # that worker has exited: replace it
+                worker.kill()
+                worker = _Worker(self.settings, self._ctx)
         except (EOFError, OSError, BrokenPipeError) as exc:
             code = worker.exit_code()
             worker = _Worker(self.settings, self._ctx)
