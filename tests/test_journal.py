@@ -181,3 +181,29 @@ def test_a_journal_file_from_before_effects_were_kept_still_replays(tmp_path: Pa
     assert len(notes(settings)) == 2
     rebuild(settings, force=True)
     assert len(notes(settings)) == 2
+
+
+def test_an_update_that_changes_a_graph_its_text_did_not_seem_to_name_is_refused() -> None:
+    """The effect is read from the graphs the text names; the store's count catches a change elsewhere (a text the
+    lexical reading got wrong), so the journal never keeps half an effect."""
+    import dataclasses
+
+    import pyoxigraph as ox
+
+    from kg.updates import Entry, check_count, evaluate
+
+    def store() -> ox.Store:
+        s = ox.Store()
+        s.add(ox.Quad(ox.NamedNode("urn:x:a"), ox.NamedNode("urn:x:b"), ox.Literal("1"), ox.NamedNode("urn:x:g")))
+        return s
+
+    text = "INSERT DATA { GRAPH <urn:x:g> { <urn:x:a> <urn:x:b> 2 } }"
+    entry = Entry(1, text, text, None, (), "", "test", "r", Path("1.json"), pending=True, removed="", added="")
+    wrong = dataclasses.replace(entry, targets=frozenset({"urn:x:elsewhere"}))
+    with pytest.raises(InputError, match="changed graphs its text does not name"):
+        evaluate(store(), wrong)
+    counted = evaluate(store(), wrong, count=1)  # the caller counts the store: the entry says what it must hold
+    with pytest.raises(InputError, match="changed graphs its text does not name"):
+        check_count(2, counted.expected_quads or 0)
+    right = evaluate(store(), dataclasses.replace(entry, targets=frozenset({"urn:x:g"})), count=1)
+    assert right.added.count("\n") == 1 and right.expected_quads == 2

@@ -126,13 +126,14 @@ def extend(
     path = settings.store_path
     with _store_lock(path):
         copy = is_current(path, sources, entries)
+        live = int(json.loads((path / MANIFEST).read_text())["quads"]) if copy else None
         applied = _build_beside(
             path,
             sources,
             root=settings.root,
             entries=[*entries, new],
             on_built=lambda done: on_built(done[-1]),
-            last_step=(lambda store: [*entries, updates.apply(store, new, entries)]) if copy else None,
+            last_step=(lambda store: [*entries, updates.apply(store, new, entries, count=live)]) if copy else None,
         )
     return int(json.loads((path / MANIFEST).read_text())["quads"]), applied[-1]
 
@@ -297,12 +298,14 @@ def _build_beside(
         del live
         store = ox.Store(str(tmp / "db"))
         applied = last_step(store)
-        _provenance(store, sources, root, applied)
+        written = _provenance(store, sources, root, applied)
     else:
         (tmp / "db").mkdir()
         store, applied = _filled(sources, root, entries, ox.Store(str(tmp / "db")))
     store.flush()
     count = len(store)
+    if last_step is not None and applied and applied[-1].expected_quads is not None:
+        updates.check_count(count, applied[-1].expected_quads + written)
     del store
     manifest = {
         "fingerprint": content_fingerprint(sources, applied),
@@ -358,13 +361,14 @@ def _filled(
     return store, applied
 
 
-def _provenance(store: ox.Store, sources: list[Source], root: Path, entries: Sequence[Entry]) -> None:
-    """(Re)write the provenance graph: the server keeps it, whatever an update wrote there."""
+def _provenance(store: ox.Store, sources: list[Source], root: Path, entries: Sequence[Entry]) -> int:
+    """(Re)write the provenance graph: the server keeps it, whatever an update wrote there; returns its quads."""
     meta_name = ox.NamedNode(str(META_GRAPH))
     if store.contains_named_graph(meta_name):
         store.remove_graph(meta_name)
     meta = provenance_graph(sources, root, entries)  # small: a transaction, not a bulk load (no table files)
     store.extend(ox.Quad(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o), meta_name) for s, p, o in meta)
+    return len(meta)
 
 
 def _graphs(store: ox.Store) -> dict[URIRef, rdflib.Graph]:

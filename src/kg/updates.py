@@ -74,6 +74,9 @@ class Entry:
     stored_checksum: str | None = field(default=None, compare=False)  # as read from the file
     # the graphs the update may write (None: any), read from its text: only these are compared before and after
     targets: frozenset[str] | None = field(default=None, compare=False)
+    # after `evaluate` on a copy of the live store: the quads the store must hold before the provenance graph is
+    # written again (checked when the store is counted: what changed outside the compared graphs shows there)
+    expected_quads: int | None = field(default=None, compare=False)
 
     @property
     def graph(self) -> str:
@@ -317,11 +320,12 @@ _BLANK_LABEL = re.compile(r"_:([A-Za-z0-9_][\w.-]*)")
 _NQUADS = ox.RdfFormat.N_QUADS
 
 
-def apply(store: ox.Store, entry: Entry, earlier: Sequence[Entry] = ()) -> Entry:
+def apply(store: ox.Store, entry: Entry, earlier: Sequence[Entry] = (), *, count: int | None = None) -> Entry:
     """Run one journal entry on a store being built: replay its effect (or, for a journal file from before
-    effects were kept, its text). A pending entry is evaluated, and returned with its effect."""
+    effects were kept, its text). A pending entry is evaluated, and returned with its effect; `count` is the
+    store's number of quads when the caller knows it (see `evaluate`)."""
     if entry.pending:
-        return evaluate(store, entry, earlier)
+        return evaluate(store, entry, earlier, count=count)
     if entry.legacy:
         _run(store, entry.evaluated, entry.base)
         return entry
@@ -363,11 +367,17 @@ def _run(store: ox.Store, text: str, base: str | None) -> None:
         )
 
 
-def evaluate(store: ox.Store, entry: Entry, earlier: Sequence[Entry] = ()) -> Entry:
+def evaluate(store: ox.Store, entry: Entry, earlier: Sequence[Entry] = (), *, count: int | None = None) -> Entry:
     """Run a new update on `store` (a copy of the live store, or a fresh build) and return its entry with the
-    effect: the statements removed and added in the graphs it may write, compared before and after."""
+    effect: the statements removed and added in the graphs it may write, compared before and after.
+
+    With `count` (the store's quads, known from its manifest) the entry says how many quads the store must hold
+    afterwards and the caller checks it when it counts the store anyway; without, it is counted here (counting
+    a large store takes a while)."""
     meta = ox.NamedNode(str(META_GRAPH))
     if store.contains_named_graph(meta):
+        if count is not None:
+            count -= sum(1 for _ in store.quads_for_pattern(None, None, None, meta))
         store.remove_graph(meta)  # not there while the update runs: no spelling of its name can read it
     graphs_before = set(store.named_graphs())
     if entry.targets is None:
@@ -375,7 +385,7 @@ def evaluate(store: ox.Store, entry: Entry, earlier: Sequence[Entry] = ()) -> En
     else:
         watched = {g for g in graphs_before if isinstance(g, ox.NamedNode) and g.value in entry.targets}
     before = {q for g in watched for q in store.quads_for_pattern(None, None, None, g)}
-    count_before = len(store)
+    count_before = len(store) if count is None else count
     _run(store, entry.evaluated, entry.base)
     if store.contains_named_graph(meta):
         raise _meta_refused()
@@ -383,20 +393,32 @@ def evaluate(store: ox.Store, entry: Entry, earlier: Sequence[Entry] = ()) -> En
     fresh = graphs_after - graphs_before
     after = {q for g in watched | fresh for q in store.quads_for_pattern(None, None, None, g)}
     removed, added = before - after, after - before
-    if len(store) != count_before - len(removed) + len(added):
+    expected = count_before - len(removed) + len(added)
+    if count is None:
+        check_count(len(store), expected)
+    _check_effect(store, removed, added, earlier)
+    written = {q.graph_name for q in added}
+    created = tuple(sorted(g.value for g in fresh - written if isinstance(g, ox.NamedNode)))
+    dropped = tuple(sorted(g.value for g in graphs_before - graphs_after if isinstance(g, ox.NamedNode)))
+    return dataclasses.replace(
+        entry,
+        removed=_serialize(removed),
+        added=_serialize(added),
+        created=created,
+        dropped=dropped,
+        expected_quads=None if count is None else expected,
+    )
+
+
+def check_count(count: int, expected: int) -> None:
+    """Refuse an update that changed more than the graphs its text names (so its effect would be incomplete)."""
+    if count != expected:
         raise InputError(
             "the update changed graphs its text does not name (the server could not tell what it changed); "
             "nothing was changed",
             source="update",
             hint="name the graphs it writes with GRAPH <...> or WITH <...>",
         )
-    _check_effect(store, removed, added, earlier)
-    written = {q.graph_name for q in added}
-    created = tuple(sorted(g.value for g in fresh - written if isinstance(g, ox.NamedNode)))
-    dropped = tuple(sorted(g.value for g in graphs_before - graphs_after if isinstance(g, ox.NamedNode)))
-    return dataclasses.replace(
-        entry, removed=_serialize(removed), added=_serialize(added), created=created, dropped=dropped
-    )
 
 
 def _check_effect(store: ox.Store, removed: set[ox.Quad], added: set[ox.Quad], earlier: Sequence[Entry]) -> None:
