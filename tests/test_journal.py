@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from rdflib import URIRef
 
 from kg.build import rebuild
 from kg.errors import Forbidden, InputError, StoreError
@@ -207,3 +208,21 @@ def test_an_update_that_changes_a_graph_its_text_did_not_seem_to_name_is_refused
         check_count(2, counted.expected_quads or 0)
     right = evaluate(store(), dataclasses.replace(entry, targets=frozenset({"urn:x:g"})), count=1)
     assert right.added.count("\n") == 1 and right.expected_quads == 2
+
+
+def test_a_graph_emptied_by_an_update_replays_blank_nodes_and_all(tmp_path: Path) -> None:
+    """CLEAR (or DROP, or deleting everything) of a graph that holds the files' blank nodes is kept as the graph
+    cleared, so it replays whatever labels the build gives them; then the update's own additions."""
+    settings = tmp_settings(tmp_path, "oxigraph")
+    ontology = "https://w3id.org/interfirm/graph/ontology"
+    commit(settings, f'CLEAR GRAPH <{ontology}> ; INSERT DATA {{ GRAPH <{ontology}> {{ <urn:x:a> <urn:x:b> "new" }} }}')
+    (entry,) = journal(settings)
+    assert entry.cleared == (ontology,) and entry.removed == ""
+    for _ in range(2):
+        store = open_store(settings)
+        try:
+            rows = store.query("SELECT ?s ?o WHERE { GRAPH ?g { ?s ?p ?o } }", bindings={"g": URIRef(ontology)}).rows
+        finally:
+            store.close()
+        assert [(str(s), str(o)) for s, o in rows] == [("urn:x:a", "new")]
+        rebuild(settings, force=True)

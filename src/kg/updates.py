@@ -68,6 +68,7 @@ class Entry:
     pending: bool = field(default=False, compare=False)
     removed: str | None = None  # N-Quads of what it removed (None: a journal file from before effects were kept)
     added: str | None = None  # N-Quads of what it added
+    cleared: tuple[str, ...] = ()  # named graphs it emptied of everything they held (not listed in `removed`)
     created: tuple[str, ...] = ()  # empty named graphs it created
     dropped: tuple[str, ...] = ()  # named graphs it dropped
     prev: str = ""  # the checksum of the entry before it ("" for the first)
@@ -104,6 +105,7 @@ class Entry:
             record.update(
                 removed=self.removed,
                 added=self.added,
+                cleared=list(self.cleared),
                 created=list(self.created),
                 dropped=list(self.dropped),
                 prev=self.prev,
@@ -193,6 +195,7 @@ def _read(path: Path) -> Entry:
             path=path,
             removed=None if record.get("removed") is None else str(record["removed"]),
             added=None if record.get("added") is None else str(record["added"]),
+            cleared=tuple(str(g) for g in record.get("cleared", ())),
             created=tuple(str(g) for g in record.get("created", ())),
             dropped=tuple(str(g) for g in record.get("dropped", ())),
             prev=str(record.get("prev", "")),
@@ -330,6 +333,8 @@ def apply(store: ox.Store, entry: Entry, earlier: Sequence[Entry] = (), *, count
         _run(store, entry.evaluated, entry.base)
         return entry
     try:
+        for name in entry.cleared:  # whatever it holds now: the update removed all of it
+            store.clear_graph(ox.NamedNode(name))
         for q in _parse(entry.removed or ""):
             store.remove(q)
         store.extend(_parse(entry.added or ""))
@@ -394,6 +399,11 @@ def evaluate(store: ox.Store, entry: Entry, earlier: Sequence[Entry] = (), *, co
     after = {q for g in watched | fresh for q in store.quads_for_pattern(None, None, None, g)}
     removed, added = before - after, after - before
     expected = count_before - len(removed) + len(added)
+    # a graph the update emptied of all it held is kept as "cleared": it replays whatever the graph then holds,
+    # its blank nodes too (they have new labels on every build, so removing them one by one could not replay)
+    kept = {q.graph_name for q in before & after}
+    cleared = {q.graph_name for q in before} - kept
+    removed = {q for q in removed if q.graph_name not in cleared}
     if count is None:
         check_count(len(store), expected)
     _check_effect(store, removed, added, earlier)
@@ -404,6 +414,7 @@ def evaluate(store: ox.Store, entry: Entry, earlier: Sequence[Entry] = (), *, co
         entry,
         removed=_serialize(removed),
         added=_serialize(added),
+        cleared=tuple(sorted(g.value for g in cleared if isinstance(g, ox.NamedNode))),
         created=created,
         dropped=dropped,
         expected_quads=None if count is None else expected,
