@@ -210,8 +210,8 @@ def test_a_journal_file_that_cannot_be_read_is_named(tmp_path: Path) -> None:
 
 
 def test_an_update_replays_its_effect_onto_changed_sources(tmp_path: Path) -> None:
-    """The journal keeps what an update removed and added, not its text: a build replays exactly that, also
-    after the files changed (here an extra file's graph dropped, then the file served again)."""
+    """The journal keeps what an update did, not its text (here: it emptied and dropped a graph); a build replays
+    exactly that, also after the files changed (the extra file's graph gone, then the file served again)."""
     extra = tmp_path / "extra.ttl"
     extra.write_text("<urn:x:s> <urn:x:p> <urn:x:o> .\n", encoding="utf-8")
     with_extra = tmp_settings(tmp_path, "oxigraph", extra_files=(f"{NOTES}={extra}",))
@@ -219,7 +219,7 @@ def test_an_update_replays_its_effect_onto_changed_sources(tmp_path: Path) -> No
 
     commit(with_extra, f"DROP GRAPH <{NOTES}>", agent="test")
     (entry,) = journal(with_extra)
-    assert entry.removed == f"<urn:x:s> <urn:x:p> <urn:x:o> <{NOTES}> .\n" and entry.added == ""
+    assert entry.cleared == entry.dropped == (NOTES,) and entry.removed == entry.added == ""
     for settings in (tmp_settings(tmp_path, "oxigraph"), with_extra):  # the file gone, then back
         rebuild(settings, force=True)
         store = open_store(settings)
