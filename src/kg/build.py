@@ -270,7 +270,7 @@ def ensure_built(settings: Settings) -> Store:
         entries = journal(settings)
         graphs: dict[URIRef, rdflib.Graph]
         if entries or derived.derivations():
-            graphs = _graphs(_filled(sources, settings.root, entries))
+            graphs = _graphs(_filled(sources, settings.root, entries)[0])
         else:
             graphs = {}
             for s in sources:
@@ -283,7 +283,26 @@ def ensure_built(settings: Settings) -> Store:
         store.replace(graphs)
         return store
     rebuild(settings)
-    return OxigraphStore(settings.store_path / "db", read_only=True)
+    try:
+        return OxigraphStore(settings.store_path / "db", read_only=True)
+    except StoreError as exc:
+        log.warning("%s; building the store again from the sources, the ingests and the journal", exc.message)
+        repair(settings)
+        return OxigraphStore(settings.store_path / "db", read_only=True)
+
+
+def repair(settings: Settings) -> None:
+    """Build the on-disk store again from its sources unless it opens (another process may have repaired it):
+    the store holds nothing the files, the ingests and the journal do not."""
+    path = settings.store_path
+    with _store_lock(path):
+        try:
+            OxigraphStore(path / "db", read_only=True).close()
+            return
+        except StoreError:
+            pass
+        sources, extras = current_sources(settings)
+        _build(path, sources, settings.root, entries=journal(settings), force=True, extras=[e.spec for e in extras])
 
 
 def rebuild(
@@ -301,38 +320,42 @@ def rebuild(
     if settings.store != "oxigraph":
         return BuildSummary(False, path)
     _remember_checksums(path)
-    sources, extras = current_sources(settings, add=add, remove=remove, only_repository=only_repository)
-    entries = journal(settings)
-    return build_oxigraph(path, sources, settings.root, entries=entries, force=force, extras=[e.spec for e in extras])
+    with _store_lock(path):  # the journal read under the lock: a commit swaps its store under it
+        sources, extras = current_sources(settings, add=add, remove=remove, only_repository=only_repository)
+        entries = journal(settings)
+        return _build(path, sources, settings.root, entries=entries, force=force, extras=[e.spec for e in extras])
 
 
-def extend(settings: Settings, entries: Sequence[Entry], new: Entry, on_built: Callable[[], None]) -> int:
-    """The local store with one more update; returns its quads.
+def extend(
+    settings: Settings, entries: Sequence[Entry], new: Entry, on_built: Callable[[Entry], None]
+) -> tuple[int, Entry]:
+    """The local store with one more update: (its quads, the update's journal entry with its effect).
 
-    `on_built` runs once the new content is complete and before it replaces the old: the commit point of
-    the update. On disk, a current store is copied (hard links, so in milliseconds) and only the new update
-    runs on the copy; a stale one is rebuilt with the whole journal. The memory backend has nothing on disk
-    to swap, so there the build only checks that the update applies.
+    `on_built` gets that entry once the new content is complete and before it replaces the old: the commit
+    point of the update. On disk, a current store is copied (hard links, so in milliseconds) and only the new
+    update runs on the copy; a stale one is rebuilt with the whole journal. The memory backend has nothing on
+    disk to swap, so there the build only checks that the update applies.
     """
     _remember_checksums(settings.store_path)
     sources, extras = current_sources(settings)
     if settings.store == "memory":
-        count = len(_filled(sources, settings.root, [*entries, new]))
-        on_built()
-        return count
+        store, applied = _filled(sources, settings.root, [*entries, new])
+        on_built(applied[-1])
+        return len(store), applied[-1]
     path = settings.store_path
     with _store_lock(path):
         copy = is_current(path, sources, entries, settings.root)
-        _build_beside(
+        live = int(read_manifest(path)["quads"]) if copy else None
+        applied = _build_beside(
             path,
             sources,
             root=settings.root,
             entries=[*entries, new],
             extras=[e.spec for e in extras],
-            on_built=on_built,
-            last_step=(lambda store: updates.apply(store, new)) if copy else None,
+            on_built=lambda done: on_built(done[-1]),
+            last_step=(lambda store: [*entries, updates.apply(store, new, entries, count=live)]) if copy else None,
         )
-    return int(read_manifest(path)["quads"])
+    return int(read_manifest(path)["quads"]), applied[-1]
 
 
 def _store_lock(path: Path) -> AbstractContextManager[None]:
@@ -462,26 +485,50 @@ def build_oxigraph(
 
     The new store is written beside the old one and swapped in by renames, so a failed or killed
     build leaves the previous store as it was. When the only change is new ingests, they are added to a
-    copy of the live store instead of building everything again.
+    copy of the live store instead of building everything again. Unless `force`, a journal that lost or
+    changed an update the store holds is refused.
     """
     started = progress.Timer()
     with _store_lock(path):
-        recorded = read_manifest(path).get("extras", [])
-        if not force and is_current(path, sources, entries, root) and recorded == list(extras):
-            return BuildSummary(False, path, reasons=[])
-        why = ["forced"] if force else reasons(path, sources, entries, root)
-        if list(recorded) != list(extras) and why == ["it was built by another version or its manifest is incomplete"]:
-            why = ["the extra files changed"]
-        log.info("building the store %s: %s", path, "; ".join(why))
-        added = [] if force else _new_ingests(path, sources, entries, root)
+        return _build(path, sources, root, entries=entries, force=force, extras=extras, started=started)
 
-        def add(store: ox.Store) -> None:
-            with progress.bar(sum(_size(s) for s in added), "loading", unit="B", scale=True) as bar:
-                for s in added:
-                    _load(store, s, bar.update)
 
+def _build(
+    path: Path,
+    sources: list[Source],
+    root: Path,
+    *,
+    entries: Sequence[Entry],
+    force: bool,
+    extras: Sequence[str] = (),
+    started: progress.Timer | None = None,
+) -> BuildSummary:
+    """`build_oxigraph`, the caller holding the store's lock."""
+    started = started or progress.Timer()
+    recorded = read_manifest(path).get("extras", [])
+    if not force and is_current(path, sources, entries, root) and recorded == list(extras):
+        return BuildSummary(False, path, reasons=[])
+    if not force:
+        _check_journal_head(path, entries)
+    why = ["forced"] if force else reasons(path, sources, entries, root)
+    if list(recorded) != list(extras) and why == ["it was built by another version or its manifest is incomplete"]:
+        why = ["the extra files changed"]
+    log.info("building the store %s: %s", path, "; ".join(why))
+    added = [] if force else _new_ingests(path, sources, entries, root)
+
+    def add(store: ox.Store) -> list[Entry]:
+        with progress.bar(sum(_size(s) for s in added), "loading", unit="B", scale=True) as bar:
+            for s in added:
+                _load(store, s, bar.update)
+        return list(entries)
+
+    try:
         _build_beside(path, sources, root=root, entries=entries, extras=extras, last_step=add if added else None)
-        manifest = read_manifest(path)
+    except (OSError, RuntimeError):
+        if not added:
+            raise
+        _build_beside(path, sources, root=root, entries=entries, extras=extras)  # the live store could not be copied
+    manifest = read_manifest(path)
     return BuildSummary(
         True,
         path,
@@ -492,6 +539,20 @@ def build_oxigraph(
         seconds=started.seconds,
         reasons=why,
     )
+
+
+def _check_journal_head(path: Path, entries: Sequence[Entry]) -> None:
+    """Refuse to build when the store at `path` holds an update the journal no longer has as it was."""
+    head = read_manifest(path).get("journal_head")
+    if not isinstance(head, dict) or not isinstance(head.get("seq"), int):
+        return
+    seq = head["seq"]
+    if seq > len(entries) or entries[seq - 1].checksum != head.get("checksum"):
+        raise StoreError(
+            f"the store holds update {seq}, which the update journal no longer has as it was (its file was removed "
+            "or changed)",
+            hint="restore the journal from a backup, or run `kg build --force` to build from the journal as it is",
+        )
 
 
 def _size(source: Source) -> int:
@@ -525,10 +586,11 @@ def _build_beside(
     root: Path,
     entries: Sequence[Entry],
     extras: Sequence[str] = (),
-    on_built: Callable[[], None] | None = None,
-    last_step: Callable[[ox.Store], None] | None = None,
-) -> None:
-    """Write the store beside `path`, run `on_built`, swap it in (the caller holds the store's lock).
+    on_built: Callable[[list[Entry]], None] | None = None,
+    last_step: Callable[[ox.Store], list[Entry]] | None = None,
+) -> list[Entry]:
+    """Write the store beside `path`, run `on_built`, swap it in (the caller holds the store's lock); returns
+    the entries as applied (a pending one with its effect).
 
     With `last_step`, the live store is copied and only that step runs on the copy (the live store must
     hold everything else); without, everything is loaded and replayed.
@@ -543,40 +605,46 @@ def _build_beside(
         live.backup(str(tmp / "db"))  # a checkpoint: hard links to the immutable table files
         del live
         store = ox.Store(str(tmp / "db"))
-        last_step(store)
-        derived.derive(store)
-        _provenance(store, sources, root, entries)
+        applied = last_step(store)
+        shift = derived.derive(store)
+        written = _provenance(store, sources, root, applied)
         before = {s.get("graph"): s.get("graphs", []) for s in read_manifest(path).get("sources", [])}
         graphs_of = {s: list(before.get(str(s.graph), [])) for s in sources}
     else:
         (tmp / "db").mkdir()
-        store = _filled(sources, root, entries, ox.Store(str(tmp / "db")), keep_from=path / "db", graphs_of=graphs_of)
+        store, applied = _filled(
+            sources, root, entries, ox.Store(str(tmp / "db")), keep_from=path / "db", graphs_of=graphs_of
+        )
     store.flush()
     count = len(store)
+    if last_step is not None and applied and applied[-1].expected_quads is not None:
+        updates.check_count(count, applied[-1].expected_quads + shift + written)
     named = sum(1 for g in store.named_graphs() if isinstance(g, ox.NamedNode))
     del store
     text = root / PAPER_TEXT_FILE
     manifest = {
-        "fingerprint": content_fingerprint(sources, entries, root),
+        "fingerprint": content_fingerprint(sources, applied, root),
         "quads": count,
         "graphs": named,
         "seconds": round(time.monotonic() - started, 3),
         "built": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
         "extras": list(extras),
         "sources": [_source_record(s, root, graphs_of.get(s, [])) for s in sources],
-        "updates": [e.seq for e in entries],
+        "updates": [e.seq for e in applied],
+        "journal_head": {"seq": applied[-1].seq, "checksum": applied[-1].checksum} if applied else None,
     }
     if text.is_file():
         manifest["paper_text"] = checksum_record(text)
     (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2))
     if on_built is not None:
-        on_built()
+        on_built(applied)
     old = path.parent / f".{path.name}.old"
     shutil.rmtree(old, ignore_errors=True)
     if path.exists():
         path.rename(old)
     tmp.rename(path)
     shutil.rmtree(old, ignore_errors=True)
+    return applied
 
 
 def _source_record(s: Source, root: Path, graphs: list[str]) -> dict[str, Any]:
@@ -599,10 +667,11 @@ def _filled(
     *,
     keep_from: Path | None = None,
     graphs_of: dict[Source, list[str]] | None = None,
-) -> ox.Store:
+) -> tuple[ox.Store, list[Entry]]:
     """A store (in memory unless given) holding the sources, with the journal replayed where each update
-    was accepted (after the ingests that existed then), and the provenance graph. A kept extra file's graphs
-    come from the store at `keep_from`; `graphs_of` collects the named graphs each N-Quads or TriG file wrote."""
+    was accepted (after the ingests that existed then), the derived graphs and the provenance graph; and the
+    entries as applied. A kept extra file's graphs come from the store at `keep_from`; `graphs_of` collects the
+    named graphs each N-Quads or TriG file wrote."""
     store = ox.Store() if store is None else store
     graphs_of = {} if graphs_of is None else graphs_of
     ingests = {s.graph: s for s in sources if s.origin == "ingest"}
@@ -620,13 +689,14 @@ def _filled(
         for s in sources:
             if s.graph not in ingests:
                 load(s)
+        applied: list[Entry] = []
         for e in entries:
             for name in e.after_ingests:
                 pending = ingests.pop(URIRef(name), None)
                 if pending is not None:
                     load(pending)
             try:
-                updates.apply(store, e)
+                applied.append(updates.apply(store, e, applied))
             except KgError as exc:
                 if e.pending:
                     raise
@@ -637,8 +707,8 @@ def _filled(
         for s in ingests.values():
             load(s)
     derived.derive(store)
-    _provenance(store, sources, root, entries)
-    return store
+    _provenance(store, sources, root, applied)
+    return store, applied
 
 
 def _keep(store: ox.Store, source: Source, live: ox.Store | None) -> list[str]:
@@ -651,13 +721,14 @@ def _keep(store: ox.Store, source: Source, live: ox.Store | None) -> list[str]:
     return list(source.kept_graphs)
 
 
-def _provenance(store: ox.Store, sources: list[Source], root: Path, entries: Sequence[Entry]) -> None:
-    """(Re)write the provenance graph: the server keeps it, whatever an update wrote there."""
+def _provenance(store: ox.Store, sources: list[Source], root: Path, entries: Sequence[Entry]) -> int:
+    """(Re)write the provenance graph: the server keeps it, whatever an update wrote there; returns its quads."""
     meta_name = ox.NamedNode(str(META_GRAPH))
     if store.contains_named_graph(meta_name):
         store.remove_graph(meta_name)
     meta = provenance_graph(sources, root, entries)  # small: a transaction, not a bulk load (no table files)
     store.extend(ox.Quad(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o), meta_name) for s, p, o in meta)
+    return len(meta)
 
 
 def _graphs(store: ox.Store) -> dict[URIRef, rdflib.Graph]:

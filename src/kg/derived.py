@@ -38,14 +38,15 @@ def is_derived(graph: URIRef | str) -> bool:
     return any(str(d.graph) == str(graph) for d in derivations())
 
 
-def derive(store: ox.Store) -> dict[URIRef, int]:
-    """(Re)compute every derived graph in `store`; returns each graph's triple count."""
-    counts: dict[URIRef, int] = {}
+def derive(store: ox.Store) -> int:
+    """(Re)compute every derived graph in `store`; returns how many quads the store gained (or lost, negative)."""
+    shift = 0
     for d in derivations():
         name = ox.NamedNode(str(d.graph))
         if store.contains_named_graph(name):
+            shift -= sum(1 for _ in store.quads_for_pattern(None, None, None, name))
             store.remove_graph(name)
         triples = list(d.compute(store))
         store.extend(ox.Quad(s, p, o, name) for s, p, o in triples)
-        counts[d.graph] = len(triples)
-    return counts
+        shift += len(triples)
+    return shift

@@ -45,7 +45,8 @@ SUFFIX_FORMATS: dict[str, str] = {
     ".nq": "nquads",
 }
 DATASET_FORMATS = ("nquads", "trig")  # the syntaxes that hold named graphs
-_DOCTYPE = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+_DOCTYPE = re.compile(rb"<!\s*+(DOCTYPE|ENTITY)", re.IGNORECASE)
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def format_for_path(path: Path) -> str:
@@ -165,6 +166,13 @@ def _parse(data: bytes, fmt: str, *, source: str, public_id: str) -> list[tuple[
     for _, g in parts:
         for triple in g:
             for term in triple:
+                if _SURROGATE.search(term):
+                    raise InputError(
+                        f"{str(term).encode('utf-8', 'backslashreplace').decode()!r} holds a lone surrogate "
+                        "(an escape such as \\uD800 that is half of a pair, not a character)",
+                        source=source,
+                        hint="write the character itself, or its \\U escape",
+                    )
                 if isinstance(term, rdflib.URIRef) and not is_absolute_iri(term):
                     raise InputError(
                         f"{str(term)!r} is not an absolute IRI",
@@ -194,9 +202,14 @@ def _refuse_external_content(data: bytes, fmt: str, source: str) -> None:
     if fmt == "json-ld":
         try:
             doc = json.loads(data)
+            remote = _has_remote_context(doc)
         except (json.JSONDecodeError, UnicodeDecodeError):
             return  # the parser reports it with a line number
-        if _has_remote_context(doc):
+        except RecursionError:
+            raise InputError(
+                "the JSON-LD is nested too deeply to read", source=source, hint="flatten the document"
+            ) from None
+        if remote:
             raise InputError(
                 "JSON-LD with a remote @context is refused: nothing is fetched",
                 source=source,

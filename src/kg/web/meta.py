@@ -52,8 +52,9 @@ def description_graph() -> rdflib.Graph:
     """The SPARQL 1.1 Service Description of this endpoint, with a VoID description computed from the data."""
     svc = current()
     statistics = _statistics()
-    endpoint = URIRef(request.url_root.rstrip("/") + "/sparql")
-    dataset = URIRef(request.url_root.rstrip("/") + "/dataset")
+    base = svc.settings.public_base.rstrip("/")  # the configured public base, never the request's Host header
+    endpoint = URIRef(base + "/sparql")
+    dataset = URIRef(base + "/dataset")
     g = rdflib.Graph()
     for prefix, ns in {**PREFIXES, "sd": str(SD), "void": str(VOID), "dcat": str(DCAT)}.items():
         g.bind(prefix, ns)
@@ -104,7 +105,7 @@ def description_graph() -> rdflib.Graph:
     g.add((dataset, VOID.distinctObjects, Literal(_int(stats["objects"]))))
     g.add((dataset, VOID.properties, Literal(_int(stats["properties"]))))
     g.add((dataset, DCTERMS.license, DATA_LICENSE))
-    _distributions(g, dataset, svc.dumps())
+    _distributions(g, dataset, svc.dumps(), base)
     classes = statistics["classes"]
     g.add((dataset, VOID.classes, Literal(len(classes))))
     for row in classes:
@@ -131,15 +132,16 @@ def description_graph() -> rdflib.Graph:
     return g
 
 
-def _distributions(g: rdflib.Graph, dataset: URIRef, written: dict[str, Dump] | None) -> None:
-    """Each dump as a VoID data dump and a DCAT distribution (plain and gzip), with its byte size and SHA-256
-    checksum once the dumps of this store generation are written. A remote store has no dumps here."""
+def _distributions(g: rdflib.Graph, dataset: URIRef, written: dict[str, Dump] | None, base: str) -> None:
+    """Each dump as a VoID data dump and a DCAT distribution (plain and gzip) at the public `base`, with its byte
+    size and SHA-256 checksum once the dumps of this store generation are written. A remote store has no dumps
+    here."""
     if current().settings.store == "sparql":
         return
     for ext, syntax in SYNTAXES.items():
         for gz in (False, True):
             name = f"interfirm.{ext}" + (".gz" if gz else "")
-            url = URIRef(url_for("meta.dump", name=name, _external=True))
+            url = URIRef(base + url_for("meta.dump", name=name))
             dist = URIRef(f"{dataset}#dump-{ext}" + ("-gz" if gz else ""))
             g.add((dataset, VOID.dataDump, url))
             g.add((dataset, DCAT.distribution, dist))

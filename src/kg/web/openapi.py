@@ -86,8 +86,16 @@ _RESULTS = {
     "400": _error("malformed query or parameters"),
     "403": _error("an update without the server's update token (or on a server started without one)"),
     "413": _error("request body too large"),
-    "429": _error("too many queries: every worker busy, or this client over its rate (see Retry-After)"),
-    "503": _error("the query ran past the time limit and was stopped"),
+    "429": _error(
+        "too many requests: every query worker busy, or this client over its rate or its share of the workers "
+        "(see Retry-After)"
+    ),
+    "503": _error("the query ran past the time limit or the memory limit and was stopped"),
+}
+# what every route that uses the query workers may answer besides its own statuses
+_LIMITED = {
+    "429": _RESULTS["429"],
+    "503": _error("the work ran past the time limit or the memory limit and was stopped"),
 }
 
 
@@ -316,7 +324,7 @@ def _routes() -> dict[str, Any]:
                         "400": _error("unparseable data (the message names the line)"),
                         "413": _error("body too large"),
                         "415": _error("unsupported media type"),
-                        "429": _error("this client is over its rate (see Retry-After)"),
+                        **_LIMITED,
                     },
                 }
             },
@@ -335,6 +343,7 @@ def _routes() -> dict[str, Any]:
                             "description": "violations: nothing was added",
                             "content": _content(["application/json"]),
                         },
+                        **_LIMITED,
                     },
                 }
             },
@@ -350,6 +359,7 @@ def _routes() -> dict[str, Any]:
                         "200": {"description": "the resource", "content": _content(["text/html", *_GRAPH])},
                         "400": _error("missing or malformed IRI"),
                         "404": _error("unknown IRI"),
+                        **_LIMITED,
                     },
                 }
             },
@@ -379,6 +389,7 @@ def _routes() -> dict[str, Any]:
                     "responses": {
                         "200": {"description": "the resource", "content": _content(["text/html", *_GRAPH])},
                         "404": _error("unknown IRI, or this server is not the namespace's home"),
+                        **_LIMITED,
                     },
                 }
             },
@@ -389,6 +400,7 @@ def _routes() -> dict[str, Any]:
                     "responses": {
                         "200": {"description": "the ontology", "content": _content(["text/html", *_GRAPH])},
                         "400": _error("unknown format"),
+                        **_LIMITED,
                     },
                 }
             },
@@ -399,7 +411,7 @@ def _routes() -> dict[str, Any]:
                     "responses": {
                         "200": {"description": "the description", "content": _content(["text/html", *_GRAPH])},
                         "400": _error("unknown format"),
-                        "429": _error("every query worker busy (see Retry-After)"),
+                        **_LIMITED,
                     },
                 }
             },
@@ -419,7 +431,7 @@ def _routes() -> dict[str, Any]:
                         "200": {"description": "the dump", "content": _content(_DUMP_TYPES)},
                         "304": {"description": "not modified (If-None-Match)"},
                         "404": _error("unknown dump, or a server in front of a remote store (no dumps)"),
-                        "503": _error("the dumps of this version of the data are being written (see Retry-After)"),
+                        **_LIMITED,
                     },
                 }
             },
@@ -537,6 +549,7 @@ def _routes() -> dict[str, Any]:
                     "summary": "200 when the store answers",
                     "responses": {
                         "200": {"description": "healthy", "content": _content(["application/json"])},
+                        "429": _LIMITED["429"],
                         "503": _error("the store is empty or not answering"),
                     },
                 }

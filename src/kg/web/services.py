@@ -66,7 +66,8 @@ class Services:
         tabular_format: str = "json",
         graph_format: str = "turtle",
     ) -> Answer:
-        check_query(sparql, self.settings.allowed_services)
+        s = self.settings
+        check_query(sparql, s.allowed_services, max_depth=s.max_query_depth, max_chain=s.max_query_chain)
         return self.executor.run(
             sparql,
             bindings=bindings,

@@ -11,7 +11,7 @@ from werkzeug.exceptions import UnsupportedMediaType
 
 from kg import rdfio
 from kg.errors import InputError
-from kg.web.auth import require_update_token
+from kg.web.auth import client_agent, require_update_token
 from kg.web.services import current
 
 bp = Blueprint("validate", __name__)
@@ -44,7 +44,7 @@ def add_case() -> Response:
     require_update_token("adding cases")
     data = _uploaded()
     result = current().ingest(
-        data, source_name=request.headers.get("X-Source-Name", "POST /cases"), agent=request.remote_addr or "unknown"
+        data, source_name=request.headers.get("X-Source-Name", "POST /cases"), agent=client_agent()
     )
     body = {
         "graph": str(result.graph),
