@@ -226,3 +226,41 @@ def test_a_graph_emptied_by_an_update_replays_blank_nodes_and_all(tmp_path: Path
             store.close()
         assert [(str(s), str(o)) for s, o in rows] == [("urn:x:a", "new")]
         rebuild(settings, force=True)
+
+
+def test_a_graph_dropped_and_filled_again_replays_even_where_its_statements_come_back(tmp_path: Path) -> None:
+    """`kg push` to a kg server sends DROP GRAPH then INSERT DATA with the graph's own statements: those without
+    blank nodes come back unchanged, so only the text says the graph was emptied (issue: the push was refused
+    as removing the files' blank nodes). The journal keeps it as cleared and replays its whole new content."""
+    settings = tmp_settings(tmp_path, "oxigraph")
+    ontology = "https://w3id.org/interfirm/graph/ontology"
+    store = open_store(settings)
+    try:
+        held = store.query(
+            "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o FILTER(!isBlank(?s) && !isBlank(?o)) } }",
+            bindings={"g": URIRef(ontology)},
+        ).rows[0][0]
+        label = store.query(
+            "SELECT ?l WHERE { GRAPH ?g { <https://w3id.org/interfirm/ontology#Firm> ?p ?l } "
+            "FILTER(?p = <http://www.w3.org/2000/01/rdf-schema#label>) }",
+            bindings={"g": URIRef(ontology)},
+        ).rows[0][0]
+    finally:
+        store.close()
+    assert int(held) > 100
+    firm = "<https://w3id.org/interfirm/ontology#Firm> <http://www.w3.org/2000/01/rdf-schema#label>"
+    commit(
+        settings,
+        f"DROP SILENT GRAPH <{ontology}> ;\nINSERT DATA {{ GRAPH <{ontology}> {{ {firm} {label.n3()} . "
+        "_:x <urn:x:p> <urn:x:o> } }",
+    )
+    (entry,) = journal(settings)
+    assert entry.cleared == (ontology,) and entry.removed == ""
+    for _ in range(2):
+        store = open_store(settings)
+        try:
+            rows = store.query("SELECT ?s ?o WHERE { GRAPH ?g { ?s ?p ?o } }", bindings={"g": URIRef(ontology)}).rows
+        finally:
+            store.close()
+        assert sorted(str(o) for _, o in rows) == sorted([str(label), "urn:x:o"])
+        rebuild(settings, force=True)

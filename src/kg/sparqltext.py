@@ -162,6 +162,33 @@ def names(sparql: str) -> Names:
     return Names(frozenset(found), bases, bool(_GRAPH_VARIABLE.search(text) or _EVERY_GRAPH.search(text)))
 
 
+_EMPTIES = re.compile(
+    r"(?<![\w:?$-])(?:CLEAR|DROP)\s++(?:SILENT\s++)?(?:(ALL|NAMED)(?![\w:-])"
+    r"|GRAPH\s*+(?:<(\d++)>|([^\W\d][\w.-]*+)?:((?:[\w.:%-]|\\.)*+)))",
+    re.IGNORECASE,
+)
+
+
+def emptied_graphs(sparql: str) -> tuple[frozenset[str], bool]:
+    """(the graphs a CLEAR or DROP operation of the update names, as written with prefixed names expanded;
+    whether one empties every named graph: CLEAR/DROP ALL or NAMED). Linear in the text."""
+    masked, iris = mask(sparql)
+    prefixes: dict[str, set[str]] = {}
+    for m in _PREFIX_DECL.finditer(masked):
+        prefixes.setdefault(m.group(1), set()).add(iris[int(m.group(2))])
+    found: set[str] = set()
+    every = False
+    for m in _EMPTIES.finditer(masked):
+        if m.group(1):
+            every = True
+        elif m.group(2) is not None:
+            found.add(iris[int(m.group(2))])
+        else:
+            local = _LOCAL_ESCAPE.sub(r"\1", (m.group(4) or "").rstrip("."))
+            found.update(ns + local for ns in prefixes.get(m.group(3) or "", ()))
+    return frozenset(found), every
+
+
 def mentions_load(sparql: str) -> bool:
     """Whether the word LOAD appears outside strings, IRIs and comments (conservative: anywhere, any depth)."""
     return _LOAD.search(blank(sparql)) is not None

@@ -45,7 +45,7 @@ from kg.errors import Forbidden, InputError, KgError, QuerySyntaxError, StoreErr
 from kg.guard import check_query
 from kg.namespaces import GRAPH, META_GRAPH
 from kg.settings import Settings
-from kg.sparqltext import is_absolute_iri, mentions_load, names, one_prologue, update_operations
+from kg.sparqltext import emptied_graphs, is_absolute_iri, mentions_load, names, one_prologue, update_operations
 
 _HINT_RESTORE = (
     "restore the journal from a backup; to drop updates on purpose, remove their files from the newest back and "
@@ -407,11 +407,13 @@ def evaluate(store: ox.Store, entry: Entry, earlier: Sequence[Entry] = (), *, co
     after = {q for g in watched | fresh for q in store.quads_for_pattern(None, None, None, g)}
     removed, added = before - after, after - before
     expected = count_before - len(removed) + len(added)
-    # a graph the update emptied of all it held is kept as "cleared": it replays whatever the graph then holds,
-    # its blank nodes too (they have new labels on every build, so removing them one by one could not replay)
+    # a graph the update emptied of all it held (by CLEAR or DROP, or statement by statement) is kept as
+    # "cleared": it replays whatever the graph then holds, its blank nodes too (they have new labels on every
+    # build, so removing them one by one could not replay)
     kept = {q.graph_name for q in before & after}
-    cleared = {q.graph_name for q in before} - kept
+    cleared = ({q.graph_name for q in before} - kept) | _emptied(entry, graphs_before)
     removed = {q for q in removed if q.graph_name not in cleared}
+    added |= {q for q in after if q.graph_name in cleared}
     if count is None:
         check_count(len(store), expected)
     _check_effect(store, removed, added, earlier)
@@ -427,6 +429,16 @@ def evaluate(store: ox.Store, entry: Entry, earlier: Sequence[Entry] = (), *, co
         dropped=dropped,
         expected_quads=None if count is None else expected,
     )
+
+
+def _emptied(entry: Entry, graphs: set[ox.NamedNode | ox.BlankNode | ox.DefaultGraph]) -> set:
+    """The graphs of `graphs` that a CLEAR or DROP operation of the update names (resolved as the engine would)."""
+    written, every = emptied_graphs(entry.text)
+    if every:
+        return {g for g in graphs if isinstance(g, ox.NamedNode)}
+    bases = [entry.base] if entry.base else []
+    iris = set(written) | {r for iri in written for r in _resolve(iri, bases)}
+    return {g for g in graphs if isinstance(g, ox.NamedNode) and g.value in iris}
 
 
 def check_count(count: int, expected: int) -> None:
