@@ -9,12 +9,17 @@ IFC = Namespace(BASE + "ontology#")
 IFD = Namespace(BASE + "id/")
 IFS = Namespace(BASE + "shapes#")
 GRAPH = Namespace(BASE + "graph/")
+SOURCES = Namespace(BASE + "sources/")  # the primary sources' files, served at /sources/<file>
+SYNTHETIC = Namespace(BASE + "synthetic/")  # what `kg generate` makes up: never data about the real world
 ONTOLOGY_IRI = URIRef(BASE + "ontology")
 ONTOLOGY_GRAPH = GRAPH["ontology"]
 META_GRAPH = GRAPH["meta"]
 INFERRED_GRAPH = GRAPH["inferred"]  # the reasoner's (kg.inference)
 ASSERTED_GRAPH = GRAPH["asserted"]  # not stored: every named graph but the derived ones (kg.store.virtual)
 UNION_GRAPH = GRAPH["union"]  # not stored: every named graph
+PAPER = URIRef(BASE + "id/unctad-ite-eds-2")
+PAPER_TEXT = SOURCES["unctad-ite-eds-2.txt"]
+DATA_LICENSE = URIRef("https://creativecommons.org/licenses/by/4.0/")  # ontology and data (LICENSE-DATA)
 
 PREFIXES: dict[str, str] = {
     "bibo": "http://purl.org/ontology/bibo/",
@@ -40,6 +45,7 @@ PREFIXES: dict[str, str] = {
     "sdmx-measure": "http://purl.org/linked-data/sdmx/2009/measure#",
     "sh": "http://www.w3.org/ns/shacl#",
     "skos": "http://www.w3.org/2004/02/skos/core#",
+    "spdx": "http://spdx.org/rdf/terms#",
     "stw": "http://zbw.eu/stw/descriptor/",
     "void": "http://rdfs.org/ns/void#",
     "wd": "http://www.wikidata.org/entity/",

@@ -145,7 +145,7 @@ def release(settings: Settings, out: Path | None = None) -> Release:
     from kg.build import _filled, provenance_graph
 
     sources = repository_sources(settings)
-    store = _filled(sources, settings.root, ())  # in memory: ontology, data, links, derived graphs, provenance
+    store, _ = _filled(sources, settings.root, ())  # in memory: ontology, data, links, derived graphs, provenance
     graphs = _graphs(store)
     ontology = _bind(graphs[ONTOLOGY_GRAPH])
     version = check_version(ontology, settings.root)
