@@ -16,7 +16,9 @@ BACKENDS = ["oxigraph", "memory"]
 
 
 def make_settings(**overrides: object) -> Settings:
-    """Settings for the repository, ignoring the caller's KG_* environment."""
+    """Settings for the repository, ignoring the caller's KG_* environment; SERVICE is off (no test may need the
+    internet) unless a test allows it."""
+    overrides.setdefault("allowed_services", ())
     return Settings.from_env(environ={}, root=ROOT, **overrides)
 
 

@@ -44,11 +44,13 @@ def _tail(path: Path, lines: int = 40) -> str:
 
 def kg_env(tmp: Path, **more: str) -> dict[str, str]:
     """The environment of a `kg` process on the repository with its store, ingests and updates under `tmp`
-    (the caller's own KG_* variables dropped)."""
+    (the caller's own KG_* variables dropped; SERVICE off, as no test may need the internet, unless `more` allows
+    it)."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith("KG_")}
     environ.update(
         {
             "KG_ROOT": str(ROOT),
+            "KG_ALLOWED_SERVICES": "",
             "KG_STORE_DIR": str(tmp / "store"),
             "KG_INGEST_DIR": str(tmp / "ingest"),
             "KG_UPDATES_DIR": str(tmp / "updates"),

@@ -40,7 +40,7 @@ def test_at_least_two_saved_queries_join_with_wikidata() -> None:
 
 
 def test_wikidata_is_allowed_by_default_and_nothing_else() -> None:
-    settings = make_settings()
+    settings = Settings.from_env(environ={}, root=ROOT)  # the defaults (tests turn SERVICE off: make_settings)
     assert settings.allowed_services == (WIKIDATA_SPARQL,)
     check_query(f"SELECT * WHERE {{ SERVICE <{WIKIDATA_SPARQL}> {{ ?s ?p ?o }} }}", settings.allowed_services)
     with pytest.raises(InputError, match="refused"):
@@ -81,7 +81,7 @@ def test_federated_saved_queries_through_the_api_return_joined_rows(
     kind: str, tmp_path: Path, wikidata: tuple[str, list[str]]
 ) -> None:
     url, seen = wikidata
-    settings = make_settings(store=kind, store_dir=tmp_path / "store", threads=1,
+    settings = make_settings(store=kind, store_dir=tmp_path / "store", threads=1, allowed_services=(WIKIDATA_SPARQL,),
                              service_map=(f"{WIKIDATA_SPARQL}={url}",))
     app = create_app(settings)
     try:
@@ -106,7 +106,8 @@ def test_federated_saved_queries_through_the_api_return_joined_rows(
 
 def test_kg_serve_answers_a_federated_query_from_the_stand_in(tmp_path: Path, wikidata: tuple[str, list[str]]) -> None:
     url, _ = wikidata
-    env = {"KG_SERVICE_MAP": f"{WIKIDATA_SPARQL}={url}", "KG_WORKERS": "1", "KG_THREADS": "1"}
+    env = {"KG_ALLOWED_SERVICES": WIKIDATA_SPARQL, "KG_SERVICE_MAP": f"{WIKIDATA_SPARQL}={url}", "KG_WORKERS": "1",
+           "KG_THREADS": "1"}
     with running_server(tmp_path, env=env) as base:
         status, _, body = http(f"{base}/queries/wikidata-firm-headquarters?format=csv", timeout=120)
         assert status == 200, body[:500]
@@ -128,3 +129,25 @@ def test_the_firms_linked_to_wikidata_are_firms(tmp_path: Path) -> None:
     for f in firms:
         assert any((f, RDF.type, c) in g for c in (IFC.Firm, IFC.TransnationalCorporation)), f
         assert any(g.value(c, IFC.isoAlpha2) for c in g.objects(f, IFC.basedIn)), f
+
+
+def test_an_unreachable_service_is_a_502_that_names_it(tmp_path: Path) -> None:
+    """A SERVICE endpoint that cannot be reached is the other endpoint's failure, not this store's: 502 Bad
+    Gateway naming the URL the server tried."""
+    import socket
+
+    with socket.socket() as s:  # a loopback port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    settings = make_settings(store="oxigraph", store_dir=tmp_path / "store", threads=1,
+                             allowed_services=(WIKIDATA_SPARQL,),
+                             service_map=(f"{WIKIDATA_SPARQL}=http://127.0.0.1:{port}/sparql",))
+    app = create_app(settings)
+    try:
+        resp = app.test_client().get("/queries/wikidata-country-population", headers={"Accept": "text/csv"})
+        body = resp.get_data(as_text=True)
+        assert resp.status_code == 502, body
+        assert f"SERVICE endpoint <http://127.0.0.1:{port}/sparql> could not be answered" in body  # where it went
+        assert "Traceback" not in body
+    finally:
+        app.extensions["kg"].close()

@@ -9,6 +9,7 @@
     ├── QueryTimeout             a query that exceeded its time limit and was stopped; exit 5, HTTP 503
     ├── MemoryLimit              a query that needed more memory than a query worker may use; exit 5, HTTP 503
     ├── TooBusy                  every query worker busy, or a client over its rate; exit 6, HTTP 429
+    ├── ServiceError             a SERVICE endpoint a query calls could not be reached or failed; exit 3, HTTP 502
     └── StoreError               the store cannot be opened, built or read; exit 3, HTTP 500
 
 Validation that finds violations is not an error: `kg validate` exits 1 with the report.
@@ -112,6 +113,13 @@ class TooBusy(KgError):
     def __init__(self, message: str, *, retry_after: int = 1, hint: str | None = None) -> None:
         super().__init__(message, hint=hint)
         self.retry_after = retry_after
+
+
+class ServiceError(KgError):
+    """A SERVICE endpoint (another SPARQL endpoint a federated query calls) could not be reached or failed."""
+
+    exit_code = 3
+    http_status = 502
 
 
 class StoreError(KgError):

@@ -11,7 +11,7 @@ import pyoxigraph as ox
 import rdflib
 from rdflib.term import BNode, Identifier, Literal, URIRef
 
-from kg.errors import InputError, QuerySyntaxError, StoreError
+from kg.errors import InputError, QuerySyntaxError, ServiceError, StoreError
 from kg.queryerrors import explain
 from kg.sparqltext import has_dataset_clause
 from kg.store.base import Quad, QueryResult, Store, capped, dump_format, dump_prefixes, with_values
@@ -112,6 +112,15 @@ class OxigraphStore(Store):
                 ) from exc
             raise InputError(f"the query cannot be evaluated: {exc}", source="query") from exc
         except OSError as exc:
+            from kg.guard import service_endpoints
+
+            called = service_endpoints(text)
+            if called:  # the engine's HTTP client failed: the other endpoint, not this store
+                raise ServiceError(
+                    f"the SERVICE endpoint {', '.join(f'<{e}>' for e in called)} could not be answered: {exc}",
+                    hint="it may be unreachable from this server or down; try again later, or ask the operator to "
+                    "answer it from a mirror (KG_SERVICE_MAP) or to allow no SERVICE (KG_ALLOWED_SERVICES=)",
+                ) from exc
             raise StoreError(f"the store failed while answering: {exc}") from exc
 
     def graph_names(self) -> list[URIRef]:

@@ -90,6 +90,7 @@ _RESULTS = {
         "too many requests: every query worker busy, or this client over its rate or its share of the workers "
         "(see Retry-After)"
     ),
+    "502": _error("a SERVICE endpoint the query calls (a federated query) could not be reached or failed"),
     "503": _error("the query ran past the time limit or the memory limit and was stopped"),
 }
 # what every route that uses the query workers may answer besides its own statuses
