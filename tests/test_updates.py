@@ -244,10 +244,7 @@ def test_kg_update_applies_lists_and_refuses_with_exit_codes(tmp_path: Path) -> 
     assert run_kg(tmp_path, "build", "--force").returncode == 0
     store = open_store(tmp_settings(tmp_path, "oxigraph"))
     try:
-        asserted = QUESTIONS.replace("WHERE", "FROM <https://w3id.org/interfirm/graph/asserted> WHERE")
-        assert store.query(asserted).rows[0][0].toPython() == 10  # (k) dropped
-        # x and y have a letter, which only research questions have (its domain): the inferred graph says so
-        assert store.query(QUESTIONS).rows[0][0].toPython() == 12
+        assert store.query(QUESTIONS).rows[0][0].toPython() == 10
     finally:
         store.close()
 

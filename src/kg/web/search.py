@@ -12,6 +12,7 @@ from rdflib import Literal, URIRef
 from rdflib.namespace import RDFS, SKOS
 
 from kg.errors import InputError
+from kg.namespaces import INFERRED_GRAPH
 from kg.results import short
 from kg.web import conneg
 from kg.web.links import href
@@ -27,6 +28,7 @@ _LABELS = (RDFS.label, SKOS.prefLabel, SKOS.altLabel)
 
 
 def _query(words: int) -> str:
+    # a hit's classes as asserted (the inferred graph adds every superclass)
     conditions = " && ".join(f"CONTAINS(?l, ?w{i})" for i in range(1, words + 1))
     return f"""PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
 PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
@@ -37,7 +39,7 @@ SELECT ?s ?label ?p ?rank ?class ?main WHERE {{
   FILTER ({conditions})
   BIND (IF(?l = ?phrase, 0, IF(STRSTARTS(?l, ?phrase), 1,
         IF(CONTAINS(CONCAT(" ", ?l), CONCAT(" ", ?phrase)), 2, IF(CONTAINS(?l, ?phrase), 3, 4)))) AS ?rank)
-  OPTIONAL {{ ?s a ?class }}
+  OPTIONAL {{ GRAPH ?in {{ ?s a ?class }} FILTER (?in != <{INFERRED_GRAPH}>) }}
   OPTIONAL {{ ?s rdfs:label ?main FILTER (LANGMATCHES(LANG(?main), "en") || LANG(?main) = "") }}
 }} ORDER BY ?rank STRLEN(?l) ?l ?s LIMIT {ROWS}"""
 
