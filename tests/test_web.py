@@ -33,8 +33,10 @@ from rdflib.util import from_n3
 from werkzeug.test import TestResponse
 
 from kg.namespaces import GRAPH, IFD, ONTOLOGY_GRAPH
+from kg.settings import WIKIDATA_SPARQL
 from kg.web import create_app
 from tests.conftest import BACKENDS, ROOT, make_settings
+from tests.wikidata.standin import standin
 
 # rdflib's own JSON-LD parser still builds a ConjunctiveGraph
 pytestmark = pytest.mark.filterwarnings("ignore:ConjunctiveGraph is deprecated:DeprecationWarning")
@@ -74,16 +76,23 @@ def _app(**overrides: object) -> Flask:
 
 
 @pytest.fixture(scope="session")
-def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+def wikidata() -> Iterator[dict[str, object]]:
+    """Wikidata's endpoint stood in for on loopback (tests/wikidata/), for the federated saved queries."""
+    with standin() as (url, _):
+        yield {"allowed_services": (WIKIDATA_SPARQL,), "service_map": (f"{WIKIDATA_SPARQL}={url}",)}
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory: pytest.TempPathFactory, wikidata: dict[str, object]) -> Iterator[Flask]:
     """The app as `kg serve` runs it (Oxigraph on disk)."""
-    application = _app(store="oxigraph", store_dir=tmp_path_factory.mktemp("web") / "store")
+    application = _app(store="oxigraph", store_dir=tmp_path_factory.mktemp("web") / "store", **wikidata)
     yield application
     application.extensions["kg"].close()
 
 
 @pytest.fixture(scope="session")
-def memory_app() -> Iterator[Flask]:
-    application = _app(store="memory")
+def memory_app(wikidata: dict[str, object]) -> Iterator[Flask]:
+    application = _app(store="memory", **wikidata)
     yield application
     application.extensions["kg"].close()
 
