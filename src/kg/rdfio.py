@@ -11,7 +11,7 @@ from pathlib import Path
 import rdflib
 from rdflib.plugins.parsers.notation3 import BadSyntax
 
-from kg.errors import InputError
+from kg.errors import InputError, KgError, TooLarge
 from kg.sparqltext import is_absolute_iri
 
 # media type -> rdflib parser name
@@ -53,15 +53,15 @@ def format_for_path(path: Path) -> str:
     return fmt
 
 
-def parse_file(path: Path, graph: rdflib.Graph | None = None) -> rdflib.Graph:
-    """Parse one RDF file into `graph` (a new graph if None)."""
+def parse_file(path: Path, graph: rdflib.Graph | None = None, *, as_written: bool = False) -> rdflib.Graph:
+    """Parse one RDF file into `graph` (a new graph if None); `as_written` as in `parse_bytes`."""
     try:
         data = path.read_bytes()
     except FileNotFoundError as exc:
         raise InputError("no such file", source=str(path), hint="check the path") from exc
     except OSError as exc:
         raise InputError(f"cannot read the file: {exc.strerror}", source=str(path)) from exc
-    return parse_bytes(data, format_for_path(path), source=str(path), graph=graph)
+    return parse_bytes(data, format_for_path(path), source=str(path), graph=graph, as_written=as_written)
 
 
 def parse_files(paths: Iterable[Path], graph: rdflib.Graph | None = None) -> rdflib.Graph:
@@ -79,10 +79,14 @@ def parse_bytes(
     source: str = "<input>",
     graph: rdflib.Graph | None = None,
     public_id: str = "urn:x-interfirm:upload:",
+    max_triples: int | None = None,
+    as_written: bool = False,
 ) -> rdflib.Graph:
-    """Parse RDF bytes in rdflib format `fmt`; refuse anything that would fetch or expand external content."""
+    """Parse RDF bytes in rdflib format `fmt`; refuse anything that would fetch or expand external content, and
+    stop (TooLarge) at the triple after `max_triples`. With `as_written`, literals keep their lexical form (rdflib
+    would turn "1_000"^^xsd:integer into "1000"): for data to validate, whose mistakes must be shown as written."""
     target = rdflib.Graph() if graph is None else graph
-    scratch = rdflib.Graph()
+    scratch = rdflib.Graph() if max_triples is None else _Capped(max_triples, source)
     _refuse_external_content(data, fmt, source)
     try:
         text = data.decode("utf-8")
@@ -91,8 +95,12 @@ def parse_bytes(
         raise InputError(
             "the data is not valid UTF-8", source=source, line=line, hint="save the file as UTF-8"
         ) from exc
+    normalize = rdflib.NORMALIZE_LITERALS
     try:
+        rdflib.NORMALIZE_LITERALS = normalize and not as_written
         scratch.parse(data=text, format=fmt, publicID=public_id)
+    except KgError:
+        raise
     except BadSyntax as exc:
         raise InputError(
             f"{fmt} syntax error: {exc._why}", source=source, line=exc.lines + 1, hint="fix the syntax at that line"
@@ -104,6 +112,8 @@ def parse_bytes(
     except Exception as exc:  # rdflib parsers raise many unrelated types
         line = _first_bad_line(text, fmt) if fmt in ("nt", "nquads") else _guess_line(text, str(exc))
         raise InputError(f"{fmt} cannot be parsed: {_first_line(str(exc))}", source=source, line=line) from exc
+    finally:
+        rdflib.NORMALIZE_LITERALS = normalize
     for triple in scratch:
         for term in triple:
             if isinstance(term, rdflib.URIRef) and not is_absolute_iri(term):
@@ -117,6 +127,26 @@ def parse_bytes(
         if prefix and prefix not in dict(target.namespaces()):
             target.bind(prefix, ns)
     return target
+
+
+class _Capped(rdflib.Graph):
+    """A graph that refuses its triple number `limit + 1` (parsing stops there)."""
+
+    def __init__(self, limit: int, source: str) -> None:
+        super().__init__()
+        self.limit, self.source, self.count = limit, source, 0
+
+    def add(self, triple: tuple) -> rdflib.Graph:  # type: ignore[override,type-arg]
+        if triple in self:
+            return self
+        self.count += 1
+        if self.count > self.limit:
+            raise TooLarge(
+                f"more than {self.limit:,} triples",
+                source=self.source,
+                hint="split the data into smaller uploads, or ask the operator for a larger KG_MAX_UPLOAD_TRIPLES",
+            )
+        return super().add(triple)
 
 
 def _refuse_external_content(data: bytes, fmt: str, source: str) -> None:

@@ -41,6 +41,7 @@ class Settings:
     public_base: str = "https://w3id.org/interfirm/"
     extra_files: tuple[str, ...] = ()
     max_body_bytes: int = 10 * 1024 * 1024
+    max_upload_triples: int = 200_000
     max_query_chars: int = 100_000
     update_token: str = ""
     max_result_rows: int = 100_000

@@ -1,0 +1,198 @@
+"""Which focus nodes new data can affect, and the part of the store their validation reads.
+
+Runs the automaton of `kg.reach` over the store and the new data together (the merged graph), reading it with
+pattern lookups (`Store.edges`), never loading the store: backwards from each new triple to the focus nodes
+whose validation reads it, then forwards from those nodes, collecting every triple their validation reads.
+Validating those nodes on that neighbourhood gives the same results as validating them on the merged graph.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+
+import rdflib
+from rdflib import BNode, Literal
+from rdflib.namespace import RDF, RDFS
+
+from kg.reach import Node, Reach, Step
+from kg.store.base import Store, Triple
+
+Progress = Callable[[str, int], None]  # (stage, count) as the work goes on
+
+
+@dataclass
+class View:
+    """The store (without `skip_graphs`) and the new data as one graph, read by the steps of the automaton."""
+
+    store: Store
+    new: rdflib.Graph
+    skip_graphs: tuple[rdflib.URIRef, ...] = ()
+
+    def __post_init__(self) -> None:
+        self.fresh = {t for triple in self.new for t in triple if isinstance(t, BNode)}  # never in the store
+        self.lookups = 0
+
+    def _store(self, nodes: list[Node] | None, predicate: rdflib.URIRef | None, inverse: bool) -> Iterator[Triple]:
+        if nodes is not None:
+            nodes = [n for n in nodes if n not in self.fresh and not (isinstance(n, Literal) and not inverse)]
+            if not nodes:
+                return iter(())
+        self.lookups += 1
+        return self.store.edges(nodes, predicate, inverse=inverse, skip_graphs=self.skip_graphs)
+
+    def triples(self, nodes: list[Node], step: Step, *, backwards: bool) -> Iterator[tuple[Node, Node, Triple]]:
+        """(node, the node one step away, the triple between) for each triple the step crosses from (or, walking
+        backwards, to) one of `nodes`."""
+        if step.kind == "predicate":
+            if not backwards:  # from a node to the predicates of its triples
+                for t in self._both(nodes, None, by_object=step.inverse):
+                    yield (t[2] if step.inverse else t[0]), t[1], t
+            else:  # from a predicate to the nodes that use it
+                for n in nodes:
+                    if not isinstance(n, rdflib.URIRef):
+                        continue
+                    for t in self._both(None, n, by_object=False):
+                        yield n, (t[2] if step.inverse else t[0]), t
+            return
+        by_object = step.inverse != backwards
+        for t in self._both(nodes, step.predicate, by_object=by_object):
+            yield (t[2], t[0], t) if by_object else (t[0], t[2], t)
+
+    def _both(self, nodes: list[Node] | None, predicate: rdflib.URIRef | None, *, by_object: bool) -> Iterator[Triple]:
+        seen: set[Triple] = set()
+        for t in self._store(nodes, predicate, by_object):
+            seen.add(t)
+            yield t
+        for n in nodes if nodes is not None else [None]:
+            pattern = (None, predicate, n) if by_object else (n, predicate, None)
+            for t in self.new.triples(pattern):  # type: ignore[arg-type]
+                if t not in seen:
+                    seen.add(t)
+                    yield t
+
+
+def added_triples(view: View, batch: int = 2000) -> rdflib.Graph:
+    """The triples of the new data that the store does not already hold (only they can change a verdict)."""
+    added = rdflib.Graph()
+    by_subject: dict[Node, list[Triple]] = defaultdict(list)
+    for t in view.new:
+        if isinstance(t[0], BNode) and t[0] in view.fresh:
+            added.add(t)
+        else:
+            by_subject[t[0]].append(t)
+    subjects = list(by_subject)
+    for i in range(0, len(subjects), batch):
+        chunk = subjects[i : i + batch]
+        wanted = {t for s in chunk for t in by_subject[s]}
+        present: set[Triple] = set()
+        for p in {t[1] for t in wanted}:
+            nodes = [s for s in chunk if any(t[1] == p for t in by_subject[s])]
+            present.update(t for t in view._store(nodes, p, False) if t in wanted)  # type: ignore[arg-type]
+        for t in wanted - present:
+            added.add(t)
+    return added
+
+
+def affected(
+    reach: Reach, view: View, added: Iterable[Triple], progress: Progress | None = None
+) -> dict[Node, set[Node]]:
+    """For each top-level shape, the focus nodes whose validation reads one of the `added` triples at a step
+    where it can add a result: walking the automaton backwards from each such read to a root state."""
+    start: set[tuple[Node, int]] = set()
+    for s, p, o in added:
+        for t in reach.reading(p):  # type: ignore[arg-type]
+            if t.grows and (t.step.kind == "predicate" or t.step.predicate in (None, p)):
+                start.add((o if t.step.inverse else s, t.source))
+    roots: dict[Node, set[Node]] = defaultdict(set)
+    seen = set(start)
+    frontier = list(start)
+    while frontier:
+        if progress:
+            progress("affected", len(seen))
+        pending: dict[Step, list[tuple[Node, int]]] = defaultdict(list)
+        found: list[tuple[Node, int]] = []
+        for node, state in frontier:
+            for shape in reach.root_shapes.get(state, ()):
+                roots[shape].add(node)
+            found.extend((node, previous) for previous in reach.back_epsilon.get(state, ()))
+            for t in reach.back_steps.get(state, ()):
+                pending[t.step].append((node, t.source))
+        for step, items in pending.items():
+            sources: dict[Node, list[int]] = defaultdict(list)
+            for node, source in items:
+                sources[node].append(source)
+            for node, other, _ in view.triples(list(sources), step, backwards=True):
+                found.extend((other, source) for source in sources[node])
+        frontier = [item for item in dict.fromkeys(found) if item not in seen]
+        seen.update(frontier)
+    return roots
+
+
+def neighbourhood(
+    reach: Reach, view: View, roots: dict[Node, set[Node]], progress: Progress | None = None
+) -> rdflib.Graph:
+    """Every triple the validation of `roots` (shape -> focus nodes) reads in the merged graph, walking the
+    automaton forwards from each focus node; with the new data added whole."""
+    graph = rdflib.Graph()
+    start = {(node, reach.roots[shape]) for shape, nodes in roots.items() for node in nodes}
+    seen = set(start)
+    frontier = list(start)
+    while frontier:
+        if progress:
+            progress("neighbourhood", len(graph))
+        pending: dict[Step, dict[Node, list[int]]] = defaultdict(lambda: defaultdict(list))
+        nxt: list[tuple[Node, int]] = []
+        for node, state in frontier:
+            for following in reach.epsilon.get(state, ()):
+                if (node, following) not in seen:
+                    seen.add((node, following))
+                    nxt.append((node, following))
+            for t in reach.steps.get(state, ()):
+                pending[t.step][node].append(t.target)
+        for step, targets in pending.items():
+            for node, other, triple in view.triples(list(targets), step, backwards=False):
+                graph.add(triple)
+                for target in targets[node]:
+                    if (other, target) not in seen:
+                        seen.add((other, target))
+                        nxt.append((other, target))
+        frontier = nxt
+    for t in view.new:
+        graph.add(t)
+    return graph
+
+
+def targets_in(reach: Reach, graph: rdflib.Graph, roots: dict[Node, set[Node]]) -> dict[Node, list[Node]]:
+    """The candidates that are focus nodes of their shape in `graph` (which holds everything that decides it)."""
+    from kg.shacl import select
+
+    out: dict[Node, list[Node]] = {}
+    selected: dict[str, set[Node]] = {}
+    for shape, nodes in roots.items():
+        targets = reach.targets[shape]
+        kept = []
+        for node in sorted(nodes, key=lambda n: (type(n).__name__, str(n))):
+            if node in targets.nodes:
+                kept.append(node)
+            elif targets.classes and any(
+                c in targets.classes
+                for t in graph.objects(node, RDF.type)
+                for c in graph.transitive_objects(t, RDFS.subClassOf)
+            ):
+                kept.append(node)
+            elif any((node, p, None) in graph for p in targets.subjects_of):
+                kept.append(node)
+            elif any((None, p, node) in graph for p in targets.objects_of):
+                kept.append(node)
+            else:
+                for text in targets.selects:
+                    if text not in selected:
+                        selected[text] = {row[0] for row in select(graph, text, "this")}
+                    if node in selected[text]:
+                        kept.append(node)
+                        break
+        if kept:
+            out[shape] = kept
+    return out
