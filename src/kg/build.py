@@ -339,7 +339,13 @@ def _bulk_load(store: ox.Store, source: Source) -> None:
             base_iri=source.path.resolve().as_uri(),
         )
     except SyntaxError as exc:
-        raise InputError(f"syntax error: {exc}", source=str(source.path)) from exc
+        hint = None
+        if str(source.graph).startswith(INGEST_PREFIX):
+            hint = (
+                f"this file is an accepted ingest (graph <{source.graph}>) that this version of the store cannot "
+                f"load; remove it (rm {source.path}) and build again (kg build) to drop that ingest"
+            )
+        raise InputError(f"syntax error: {exc}", source=str(source.path), hint=hint) from exc
     except OSError as exc:
         raise StoreError(f"cannot load {source.path}: {exc}") from exc
 

@@ -126,13 +126,15 @@ def update(
 def ingest(settings: Settings, files: tuple[Path, ...], dry_run: bool, agent: str | None, fmt: str) -> None:
     """Validate FILES as new case data and add them, all or nothing, as one named graph with provenance.
 
-    Exit 0: added (or would be, with --dry-run); 1: violations, nothing added; 2: unreadable input.
+    Exit 0: added (or would be, with --dry-run); 1: violations, nothing added; 2: unreadable, empty or unstorable
+    input.
     """
     import json
 
     from kg.ingest import ingest_files
 
-    result = ingest_files(settings, list(files), agent=agent, dry_run=dry_run)
+    with _ProgressBar() as progress:
+        result = ingest_files(settings, list(files), agent=agent, dry_run=dry_run, progress=progress)
     verb = "would add" if dry_run else ("added" if result.committed else "did not add")
     if not result.report.conforms:
         verb = "did not add"
@@ -183,13 +185,55 @@ def push(settings: Settings, endpoint: str | None, update_endpoint: str | None) 
 def validate(settings: Settings, files: tuple[Path, ...], fmt: str) -> None:
     """Validate the repository's data, or FILES as new case data together with it.
 
-    Exit 0: conforms (warnings allowed); 1: violations; 2: unreadable input.
+    Exit 0: conforms (warnings allowed); 1: violations; 2: unreadable or empty input.
     """
     from kg.validation import validate as run
 
-    report = run(settings, list(files) or None)
+    with _ProgressBar() as progress:
+        report = run(settings, list(files) or None, progress=progress)
     click.echo(report.render(fmt), nl=False)
     sys.exit(0 if report.conforms else 1)
+
+
+class _ProgressBar:
+    """A progress bar on standard error (on a terminal) for work that has run for more than two seconds."""
+
+    def __init__(self, after: float = 2.0) -> None:
+        import time
+
+        self.started = time.monotonic()
+        self.after = after
+        self.bar: object | None = None
+        self.stage = ""
+
+    def __enter__(self) -> _ProgressBar:
+        return self
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        import time
+
+        from tqdm import tqdm
+
+        if self.bar is None and time.monotonic() - self.started < self.after:
+            return
+        if self.bar is None or stage != self.stage:
+            self.close()
+            self.stage = stage
+            unit = "focus nodes" if total else "steps"
+            self.bar = tqdm(
+                total=total or None, desc=stage, unit=f" {unit}", file=sys.stderr, disable=None, leave=False
+            )
+        bar = self.bar
+        bar.n = done  # type: ignore[attr-defined]
+        bar.refresh()  # type: ignore[attr-defined]
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()  # type: ignore[attr-defined]
+            self.bar = None
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def _parse_params(pairs: tuple[str, ...]) -> dict[str, str]:

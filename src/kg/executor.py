@@ -44,7 +44,9 @@ class Request:
 
 @dataclass(frozen=True)
 class ValidateRequest:
-    data: bytes  # N-Triples of the new data
+    data: bytes  # the request body, parsed in the worker (under the time limit and the triple cap)
+    fmt: str  # its rdflib format
+    report_graph: bool = False  # whether the caller needs the report as RDF
 
 
 @dataclass(frozen=True)
@@ -59,33 +61,26 @@ class UpdateRequest:
 
 @dataclass(frozen=True)
 class IngestRequest:
-    data: bytes  # N-Triples of the case data
+    data: bytes  # the request body, parsed in the worker (under the time limit and the triple cap)
+    fmt: str  # its rdflib format
     source_name: str
     agent: str
 
 
-def _ingest(settings: Settings, req: IngestRequest, cache: dict[str, Any]) -> tuple:  # type: ignore[type-arg]
-    """Validate and add case data in the worker, so the time limit can stop a slow validation."""
+def _ingest(settings: Settings, req: IngestRequest, store: Any) -> tuple:  # type: ignore[type-arg]
+    """Parse, validate and add case data in the worker, so the time limit can stop a slow upload."""
     import rdflib
 
     from kg.ingest import ingest
+    from kg.upload import read_bytes
 
-    result = ingest(settings, _from_nt(req.data), source_name=req.source_name, agent=req.agent)
+    data = read_bytes(req.data, req.fmt, max_triples=settings.max_upload_triples)
+    result = ingest(settings, data, source_name=req.source_name, agent=req.agent)
     result.report.graph = rdflib.Graph()  # the caller needs the findings, not the report graph
     return ("ok", result)
 
 
-def _from_nt(data: bytes) -> Any:
-    """The uploaded data as handed over (N-Triples) back as a graph."""
-    import rdflib
-
-    try:
-        return rdflib.Graph().parse(data=data.decode("utf-8"), format="nt")
-    except Exception as exc:  # terms rdflib accepted in one syntax but cannot write as N-Triples
-        raise errors.InputError(f"the data holds terms that cannot be written as N-Triples: {exc}") from exc
-
-
-def _update(settings: Settings, req: UpdateRequest, cache: dict[str, Any]) -> tuple:  # type: ignore[type-arg]
+def _update(settings: Settings, req: UpdateRequest, store: Any) -> tuple:  # type: ignore[type-arg]
     """Apply an update in the worker, so the time limit can stop a runaway WHERE clause."""
     from kg.updates import commit
 
@@ -101,18 +96,22 @@ def _update(settings: Settings, req: UpdateRequest, cache: dict[str, Any]) -> tu
     return ("ok", result)
 
 
-def _validate(settings: Settings, req: ValidateRequest, cache: dict[str, Any]) -> tuple:  # type: ignore[type-arg]
-    """Validate new data in the worker (so the time limit can stop it); the context is loaded once."""
-    from kg.validation import context, validate_new
+def _validate(settings: Settings, req: ValidateRequest, store: Any) -> tuple:  # type: ignore[type-arg]
+    """Parse and validate an upload in the worker (so the time limit can stop both) against its open store."""
+    import rdflib
 
-    if "validation" not in cache:
-        cache["validation"] = context(settings)
-    report = validate_new(_from_nt(req.data), *cache["validation"])
-    return ("ok", (report.conforms, report.findings, report.graph.serialize(format="nt", encoding="utf-8")))
+    from kg.upload import read_bytes
+    from kg.validation import load_shapes, validate_new
+
+    data = read_bytes(req.data, req.fmt, max_triples=settings.max_upload_triples)
+    report = validate_new(store, data, load_shapes(settings))
+    if not req.report_graph:
+        report.graph = rdflib.Graph()
+    return ("ok", report)
 
 
 Job = Request | ValidateRequest | UpdateRequest | IngestRequest
-_JOBS: dict[type, Callable[[Settings, Any, dict[str, Any]], tuple]] = {  # type: ignore[type-arg]
+_JOBS: dict[type, Callable[[Settings, Any, Any], tuple]] = {  # type: ignore[type-arg]
     ValidateRequest: _validate,
     UpdateRequest: _update,
     IngestRequest: _ingest,
@@ -144,7 +143,6 @@ def _serve(settings: Settings, conn: Connection) -> None:
         conn.send(("error", type(exc).__name__, str(exc)))
         return
     conn.send(("ready",))
-    cache: dict[str, Any] = {}  # what a job loads once per worker (the validation context)
     while True:
         try:
             req: Job = conn.recv()
@@ -152,7 +150,7 @@ def _serve(settings: Settings, conn: Connection) -> None:
             return
         if not isinstance(req, Request):
             try:
-                conn.send(_JOBS[type(req)](settings, req, cache))
+                conn.send(_JOBS[type(req)](settings, req, store))
             except errors.KgError as exc:
                 conn.send(("error", type(exc).__name__, exc.message))
             except Exception as exc:  # pySHACL or engine failures are answered, not fatal
@@ -275,9 +273,9 @@ class QueryExecutor:
         request = Request(sparql, bindings, default_graphs, named_graphs, tabular_format, graph_format)
         return self._call(request, timeout)
 
-    def validate(self, data: bytes, *, timeout: float | None = None) -> tuple:  # type: ignore[type-arg]
-        """Validate new data (N-Triples) in a worker under the time limit: (conforms, findings, report as N-Triples)."""
-        return self._call(ValidateRequest(data), timeout)
+    def validate(self, request: ValidateRequest, *, timeout: float | None = None) -> Any:
+        """Parse and validate an upload in a worker under the time limit; the `kg.validation.Report`."""
+        return self._call(request, timeout)
 
     def update(self, request: UpdateRequest, *, timeout: float | None = None) -> Any:
         """Apply a SPARQL Update in a worker under the time limit (see `kg.updates.commit`).

@@ -47,9 +47,16 @@ class KgServer(BaseApplication):  # type: ignore[misc]
 
 
 def _prebuild(settings: Settings) -> None:
+    import sys
+
+    from kg.errors import KgError
     from kg.store import open_store
 
-    open_store(settings).close()
+    try:
+        open_store(settings).close()
+    except KgError as exc:  # say why the server cannot start, without a traceback
+        print(f"error: the store cannot be built, so the server does not start: {exc}", file=sys.stderr)
+        sys.exit(exc.exit_code)
 
 
 def serve(settings: Settings) -> None:
