@@ -335,3 +335,14 @@ def test_ill_typed_literal_is_a_violation_over_http(
     assert status == 200, body[:2000]
     report = json.loads(body)
     assert report["conforms"] is False and reported(report["results"], prop, value), body[:3000]
+
+
+def test_empty_input_is_nothing_to_validate_on_the_command_line(tmp_path: Path) -> None:
+    from tests.live import run_kg
+
+    for name, text in (("empty.ttl", ""), ("comment.ttl", "# only a comment\n"), ("empty.jsonld", "{}")):
+        path = tmp_path / name
+        path.write_text(text)
+        for command in ("validate", "ingest"):
+            proc = run_kg(tmp_path, command, str(path))
+            assert proc.returncode == 2 and "nothing to validate" in proc.stderr, (name, command, proc.stderr)

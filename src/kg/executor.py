@@ -151,8 +151,8 @@ def _serve(settings: Settings, conn: Connection) -> None:
         if not isinstance(req, Request):
             try:
                 conn.send(_JOBS[type(req)](settings, req, store))
-            except errors.KgError as exc:
-                conn.send(("error", type(exc).__name__, exc.message))
+            except errors.KgError as exc:  # with its hint: an upload's client needs to know how to fix it
+                conn.send(("error", type(exc).__name__, str(exc)))
             except Exception as exc:  # pySHACL or engine failures are answered, not fatal
                 what = _KINDS[type(req)][0]
                 conn.send(("error", "StoreError", f"the {what} failed: {type(exc).__name__}: {exc}"))

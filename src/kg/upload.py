@@ -73,24 +73,32 @@ def check_terms(graph: rdflib.Graph, source: str) -> None:
 
 
 def _offending(data: bytes, exc: SyntaxError) -> str:
-    """The term the parser stopped at, as written in N-Triples (columns of its error), or the whole line."""
+    """The term the parser stopped at (the N-Triples line's subject, predicate or object holding the error's
+    first column), or the whole triple."""
     line_no = exc.lineno or 0
     lines = data.split(b"\n")
     if not 1 <= line_no <= len(lines):
         return "a term"
-    line = lines[line_no - 1].decode("utf-8", "replace")
+    line = lines[line_no - 1].decode("utf-8", "replace").rstrip()
+    first = line.find(" ")
+    second = line.find(" ", first + 1)
+    spans = [(0, first), (first + 1, second), (second + 1, len(line) - 2)]  # "<s> <p> o ."
     args = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], tuple) else ()
-    if len(args) >= 6 and args[2] and args[5]:
-        start, end = int(args[2]) - 1, int(args[5]) - 1
-        term = line[start:end].strip()
-        if term:
-            return f"the term {term}"
-    return f"the triple {line.strip()}"
+    column = int(args[2]) - 1 if len(args) >= 3 and args[2] else -1
+    for start, end in spans:
+        if 0 < first < second and start <= column < end:
+            return f"the term {_printable(line[start:end].strip())}"
+    return f"the triple {_printable(line)}"
+
+
+def _printable(text: str) -> str:
+    """Control characters as \\uXXXX escapes."""
+    return "".join(c if c.isprintable() else f"\\u{ord(c):04X}" for c in text)
 
 
 def _reason(exc: SyntaxError) -> str:
     text = str(exc.msg if hasattr(exc, "msg") else exc)
-    return text.split(": ", 1)[1] if text.startswith("Parser error") and ": " in text else text
+    return _printable(text.split(": ", 1)[1] if text.startswith("Parser error") and ": " in text else text)
 
 
 _XSD = "http://www.w3.org/2001/XMLSchema#"
