@@ -31,12 +31,36 @@ class View:
     skip_graphs: tuple[rdflib.URIRef, ...] = ()
 
     def __post_init__(self) -> None:
-        self.fresh = {t for triple in self.new for t in triple if isinstance(t, BNode)}  # never in the store
+        self.by_subject: dict[Node, list[Triple]] = defaultdict(list)
+        self.by_object: dict[Node, list[Triple]] = defaultdict(list)
+        self.by_predicate: dict[Node, list[Triple]] = defaultdict(list)
+        for t in self.new:
+            self.by_subject[t[0]].append(t)
+            self.by_object[t[2]].append(t)
+            self.by_predicate[t[1]].append(t)
+        self.mentioned = {t for triple in self.new for t in triple}
+        self.fresh = {t for t in self.mentioned if isinstance(t, BNode)}  # a new blank node is never in the store
+        self.stored: dict[Node, bool] = {}
         self.lookups = 0
+
+    def in_store(self, node: Node) -> bool:
+        """Whether the store holds a triple with this node (a node only the new data mentions has none)."""
+        if node in self.fresh:
+            return False
+        if node not in self.mentioned:
+            return True  # found in the store
+        if node not in self.stored:
+            self.lookups += 1
+            found = next(self.store.edges([node], skip_graphs=self.skip_graphs), None) is not None
+            found = (
+                found or next(self.store.edges([node], inverse=True, skip_graphs=self.skip_graphs), None) is not None
+            )
+            self.stored[node] = found
+        return self.stored[node]
 
     def _store(self, nodes: list[Node] | None, predicate: rdflib.URIRef | None, inverse: bool) -> Iterator[Triple]:
         if nodes is not None:
-            nodes = [n for n in nodes if n not in self.fresh and not (isinstance(n, Literal) and not inverse)]
+            nodes = [n for n in nodes if not (isinstance(n, Literal) and not inverse) and self.in_store(n)]
             if not nodes:
                 return iter(())
         self.lookups += 1
@@ -65,12 +89,15 @@ class View:
         for t in self._store(nodes, predicate, by_object):
             seen.add(t)
             yield t
-        for n in nodes if nodes is not None else [None]:
-            pattern = (None, predicate, n) if by_object else (n, predicate, None)
-            for t in self.new.triples(pattern):  # type: ignore[arg-type]
-                if t not in seen:
-                    seen.add(t)
-                    yield t
+        if nodes is None:
+            found = self.by_predicate.get(predicate, [])  # type: ignore[arg-type]
+        else:
+            index = self.by_object if by_object else self.by_subject
+            found = [t for n in nodes for t in index.get(n, ()) if predicate is None or t[1] == predicate]
+        for t in found:
+            if t not in seen:
+                seen.add(t)
+                yield t
 
 
 def added_triples(view: View, batch: int = 2000) -> rdflib.Graph:
@@ -111,20 +138,16 @@ def affected(
     while frontier:
         if progress:
             progress("affected", len(seen))
-        pending: dict[Step, list[tuple[Node, int]]] = defaultdict(list)
-        found: list[tuple[Node, int]] = []
+        pending: dict[Step, dict[Node, list[int]]] = defaultdict(lambda: defaultdict(list))
         for node, state in frontier:
-            for shape in reach.root_shapes.get(state, ()):
+            for shape in reach.roots_behind[state]:
                 roots[shape].add(node)
-            found.extend((node, previous) for previous in reach.back_epsilon.get(state, ()))
-            for t in reach.back_steps.get(state, ()):
-                pending[t.step].append((node, t.source))
-        for step, items in pending.items():
-            sources: dict[Node, list[int]] = defaultdict(list)
-            for node, source in items:
-                sources[node].append(source)
-            for node, other, _ in view.triples(list(sources), step, backwards=True):
-                found.extend((other, source) for source in sources[node])
+            for step, sources in reach.back_moves[state]:
+                pending[step][node].extend(sources)
+        found: list[tuple[Node, int]] = []
+        for step, sources_of in pending.items():
+            for node, other, _ in view.triples(list(sources_of), step, backwards=True):
+                found.extend((other, source) for source in sources_of[node])
         frontier = [item for item in dict.fromkeys(found) if item not in seen]
         seen.update(frontier)
     return roots
@@ -135,30 +158,29 @@ def neighbourhood(
 ) -> rdflib.Graph:
     """Every triple the validation of `roots` (shape -> focus nodes) reads in the merged graph, walking the
     automaton forwards from each focus node; with the new data added whole."""
-    graph = rdflib.Graph()
+    read: set[Triple] = set()
     start = {(node, reach.roots[shape]) for shape, nodes in roots.items() for node in nodes}
     seen = set(start)
     frontier = list(start)
     while frontier:
         if progress:
-            progress("neighbourhood", len(graph))
+            progress("neighbourhood", len(read))
         pending: dict[Step, dict[Node, list[int]]] = defaultdict(lambda: defaultdict(list))
-        nxt: list[tuple[Node, int]] = []
         for node, state in frontier:
-            for following in reach.epsilon.get(state, ()):
-                if (node, following) not in seen:
-                    seen.add((node, following))
-                    nxt.append((node, following))
-            for t in reach.steps.get(state, ()):
-                pending[t.step][node].append(t.target)
-        for step, targets in pending.items():
-            for node, other, triple in view.triples(list(targets), step, backwards=False):
-                graph.add(triple)
-                for target in targets[node]:
+            for step, targets in reach.moves[state]:
+                pending[step][node].extend(targets)
+        nxt: list[tuple[Node, int]] = []
+        for step, targets_of in pending.items():
+            for node, other, triple in view.triples(list(targets_of), step, backwards=False):
+                read.add(triple)
+                for target in targets_of[node]:
                     if (other, target) not in seen:
                         seen.add((other, target))
                         nxt.append((other, target))
         frontier = nxt
+    graph = rdflib.Graph()
+    for t in read:
+        graph.add(t)
     for t in view.new:
         graph.add(t)
     return graph

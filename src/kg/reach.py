@@ -80,8 +80,13 @@ class Reach:
     back_steps: dict[int, list[Transition]] = field(default_factory=lambda: defaultdict(list))
     by_predicate: dict[URIRef | None, list[Transition]] = field(default_factory=lambda: defaultdict(list))
     root_shapes: dict[int, list[Node]] = field(default_factory=lambda: defaultdict(list))
+    moves: dict[int, list[tuple[Step, tuple[int, ...]]]] = field(default_factory=dict)
+    back_moves: dict[int, list[tuple[Step, tuple[int, ...]]]] = field(default_factory=dict)
+    roots_behind: dict[int, list[Node]] = field(default_factory=dict)
 
     def index(self) -> None:
+        """The indexes the walks use: reverse edges, transitions by predicate, and for each state the steps
+        leaving its epsilon closure (forwards) and entering it (backwards) with the roots behind it."""
         for source, targets in self.epsilon.items():
             for target in targets:
                 self.back_epsilon[target].append(source)
@@ -91,10 +96,35 @@ class Reach:
                 self.by_predicate[t.step.predicate].append(t)
         for shape, state in self.roots.items():
             self.root_shapes[state].append(shape)
+        for state in range(self.size):
+            ahead = _closure(state, self.epsilon)
+            moves: dict[Step, list[int]] = defaultdict(list)
+            for q in ahead:
+                for t in self.steps.get(q, ()):
+                    moves[t.step].append(t.target)
+            self.moves[state] = [(step, tuple(targets)) for step, targets in moves.items()]
+            behind = _closure(state, self.back_epsilon)
+            back: dict[Step, list[int]] = defaultdict(list)
+            for q in behind:
+                for t in self.back_steps.get(q, ()):
+                    back[t.step].append(t.source)
+            self.back_moves[state] = [(step, tuple(sources)) for step, sources in back.items()]
+            self.roots_behind[state] = [shape for q in behind for shape in self.root_shapes.get(q, ())]
 
     def reading(self, predicate: URIRef) -> list[Transition]:
         """The transitions that read triples with this predicate (named, any, or predicate-of steps)."""
         return self.by_predicate.get(predicate, []) + self.by_predicate.get(None, [])
+
+
+def _closure(state: int, edges: dict[int, list[int]]) -> list[int]:
+    """`state` and every state reachable from it along `edges`."""
+    seen, todo = {state}, [state]
+    while todo:
+        for nxt in edges.get(todo.pop(), ()):
+            if nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+    return sorted(seen)
 
 
 _EFFECT_OF_MORE_VALUES: dict[URIRef, int] = {
@@ -149,6 +179,10 @@ class _Compiler:
         self.reach = Reach()
         self.entries: dict[tuple[Node, int], int] = {}
         self.prefixes = _prefix_declarations(shapes)
+        # predicates whose values a shape enumerates (sh:in): values shared by many resources
+        self.enumerated = {
+            p for shape in shapes.subjects(SH["in"], None) if isinstance(p := shapes.value(shape, SH.path), URIRef)
+        }
         self.current: Node | None = None  # the top-level shape being compiled
 
     def state(self) -> int:
@@ -368,87 +402,121 @@ class _Compiler:
         self.connect(patterns, start, Variable(this))
 
     def connect(self, patterns: _Patterns, start: int, this: Variable) -> None:
-        """Walk the pattern graph from `this`: each pattern with a known term becomes a walk to its other terms."""
-        var_state: dict[_Var, int] = {}
-        via: dict[_Var, list[tuple[_Pattern, int]]] = defaultdict(list)  # the patterns (and positions) reaching it
-        changed = [False]
+        """Walk the pattern graph from `this`. Each variable is reached by the cheapest chain of patterns (a
+        forward step costs least; a backward step costs more, and much more from a variable whose values are
+        enumerated by an sh:in somewhere in the shapes, such as a direction shared by thousands of agreements);
+        every other pattern is then read from its subject when it can be. Any such plan reads, for each solution of
+        the query, every triple the solution matches: the choice only decides how much more is read."""
+        import heapq
 
-        def reach(name: Any, state: int, pat: _Pattern | None, position: int) -> None:
-            if not isinstance(name, _Var):
-                return
-            if pat is not None:
-                via[name].append((pat, position))
-            if name not in var_state:
-                var_state[name] = self.state()
-                changed[0] = True
-            self.eps(state, var_state[name])
-
-        reach(_Var(this), start, None, -1)
-        todo = list(patterns.items)
-        while todo:
-            # first every pattern that is not an existence test on one known variable, then those tests: by
-            # then each variable has been reached by every pattern that can witness it
-            rest, tests = [], []
-            changed[0] = False
-            for pat in todo:
-                terms = (pat.s, pat.p, pat.o)
-                known = [i for i, t in enumerate(terms) if isinstance(t, _Var) and t in var_state]
-                if not known:
-                    rest.append(pat)
-                elif _existence_test(pat, known, patterns):
-                    tests.append((pat, known))
-                elif not self.pattern(pat, known, var_state, reach):
-                    rest.append(pat)
-            if changed[0]:
-                todo = rest + [pat for pat, _ in tests]
+        root = _Var(this)
+        tests = [p for p in patterns.items if _existence_test(p, patterns)]
+        edges = [p for p in patterns.items if p not in tests]
+        by_var: dict[_Var, list[_Pattern]] = defaultdict(list)
+        for pat in edges:
+            for term in (pat.s, pat.p, pat.o):
+                if isinstance(term, _Var) and pat not in by_var[term]:
+                    by_var[term].append(pat)
+        cost: dict[_Var, int] = {root: 0}
+        tree: dict[_Var, tuple[_Pattern, int, int]] = {}
+        enumerated: dict[_Var, bool] = {root: False}
+        order: list[_Var] = []
+        heap: list[tuple[int, int, _Var]] = [(0, 0, root)]
+        pushes = 0
+        while heap:
+            d, _, u = heapq.heappop(heap)
+            if u in order:
                 continue
-            for pat, known in tests:
-                if not _witnessed(pat, known, via) and not self.pattern(pat, known, var_state, reach):
-                    rest.append(pat)
-            todo = rest
-            if not changed[0]:
-                break
-        for pat in todo:
-            self.unfocused(f"the SPARQL pattern {pat.text()} is not connected to $this")
+            order.append(u)
+            for pat in by_var[u]:
+                for frm, to, step_cost in _options(pat, u, enumerated[u]):
+                    v = (pat.s, pat.p, pat.o)[to]
+                    if isinstance(v, _Var) and v not in order and d + step_cost < cost.get(v, 1 << 30):
+                        cost[v] = d + step_cost
+                        tree[v] = (pat, frm, to)
+                        enumerated[v] = frm == 0 and to == 2 and isinstance(pat.p, URIRef) and pat.p in self.enumerated
+                        pushes += 1
+                        heapq.heappush(heap, (cost[v], pushes, v))
+        var_state: dict[_Var, int] = {root: self.state()}
+        self.eps(start, var_state[root])
+        read: list[tuple[_Pattern, int]] = []  # (pattern, the position it is read from)
+        for v in order[1:]:
+            pat, frm, _ = tree[v]
+            if not any(p is pat for p, _ in read):
+                self.read(pat, frm, var_state)
+                read.append((pat, frm))
+        for pat in edges:
+            if any(p is pat for p, _ in read):
+                continue
+            terms = (pat.s, pat.p, pat.o)
+            frm = next((i for i in (0, 2) if isinstance(terms[i], _Var) and terms[i] in var_state), None)
+            if frm is None:
+                self.unfocused(f"the SPARQL pattern {pat.text()} is not connected to $this")
+                continue
+            self.read(pat, frm, var_state)
+            read.append((pat, frm))
+        for pat in tests:
+            terms = (pat.s, pat.p, pat.o)
+            known = next(i for i, t in enumerate(terms) if not (isinstance(t, _Var) and patterns.uses[t] == 1))
+            var = (pat.s, pat.p, pat.o)[known]
+            if var not in var_state:
+                self.unfocused(f"the SPARQL pattern {pat.text()} is not connected to $this")
+            elif not any(p is not pat and _mentions(p, var, known) and _joined(p, pat) for p, _ in read):
+                if known == 1:
+                    self.unfocused(f"the SPARQL pattern {pat.text()} reads every triple with a predicate")
+                else:
+                    self.read(pat, known, var_state)
 
-    def pattern(self, pat: _Pattern, known: list[int], var_state: dict[_Var, int], reach: Any) -> bool:
-        """Compile the reads of one pattern from a known term; False when it cannot be walked from it."""
-        s, p, o = pat.s, pat.p, pat.o
-        grows = pat.grows
-        if isinstance(p, _Var):  # a variable predicate
-            if 0 in known:
-                reach(o, self.walk(("any", False), var_state[s], grows), pat, 2)
-                reach(p, self.walk(("pred", False), var_state[s], grows), pat, 1)
-            elif 2 in known:
-                reach(s, self.walk(("any", True), var_state[o], grows), pat, 0)
-                reach(p, self.walk(("pred", True), var_state[o], grows), pat, 1)
-            else:
-                return False  # every triple with that predicate: not a walk from the focus node
-            return True
-        path = _sparql_path(p)
-        if 0 in known:
-            reach(o, self.walk(path, var_state[s], grows), pat, 2)
-        else:
-            reach(s, self.walk(_inverse(path), var_state[o], grows), pat, 0)
-        return True
+    def read(self, pat: _Pattern, frm: int, var_state: dict[_Var, int]) -> None:
+        """Compile the reads of one pattern walked from its subject (`frm` 0) or object (2): every matching triple
+        of the node there; the other terms' variables get the nodes found."""
+        terms = (pat.s, pat.p, pat.o)
+        start = var_state[terms[frm]]
+
+        def link(term: Any, state: int) -> None:
+            if isinstance(term, _Var):
+                if term not in var_state:
+                    var_state[term] = self.state()
+                self.eps(state, var_state[term])
+
+        if isinstance(pat.p, _Var):
+            link(terms[2 - frm], self.walk(("any", frm == 2), start, pat.grows))
+            link(pat.p, self.walk(("pred", frm == 2), start, pat.grows))
+            return
+        path = _sparql_path(pat.p)
+        link(terms[2 - frm], self.walk(path if frm == 0 else _inverse(path), start, pat.grows))
 
 
-def _existence_test(pat: _Pattern, known: list[int], patterns: _Patterns) -> bool:
-    """A pattern with one known variable whose other terms are variables used nowhere else, where only its
-    existence counts (no aggregate over it)."""
-    if len(known) != 1 or pat.counted:
+def _options(pat: _Pattern, var: _Var, enumerated: bool) -> list[tuple[int, int, int]]:
+    """(from position, to position, cost) for walking `pat` from `var`."""
+    out = []
+    backwards = 100 if enumerated else 10
+    if isinstance(pat.p, _Var):
+        if pat.s == var:
+            out += [(0, 2, 5), (0, 1, 5)]
+        if pat.o == var:
+            out += [(2, 0, 5 * backwards), (2, 1, 5 * backwards)]
+        return out
+    if pat.s == var:
+        out.append((0, 2, 1))
+    if pat.o == var:
+        out.append((2, 0, backwards))
+    return out
+
+
+def _mentions(pat: _Pattern, var: _Var, position: int) -> bool:
+    return (pat.s, pat.p, pat.o)[position] == var
+
+
+def _existence_test(pat: _Pattern, patterns: _Patterns) -> bool:
+    """A pattern whose terms but one are variables used nowhere else, where only its existence counts (no
+    aggregate over it): `{ SELECT ?t { ?s ?t ?o } GROUP BY ?t }` joined with `$this ?t ?x` holds by the very
+    triple that bound ?t, and reads nothing new."""
+    if pat.counted:
         return False
     terms = (pat.s, pat.p, pat.o)
-    return all(isinstance(t, _Var) and patterns.uses[t] == 1 for i, t in enumerate(terms) if i != known[0])
-
-
-def _witnessed(pat: _Pattern, known: list[int], via: dict[_Var, list[tuple[_Pattern, int]]]) -> bool:
-    """Whether an existence test holds by the very triple through which its known variable was reached: a
-    pattern joined with it (not in another UNION branch) has that variable in the same position. Such a
-    test (`{ SELECT ?t { ?s ?t ?o } GROUP BY ?t }` joined with `$this ?t ?x`) reads nothing new."""
-    position = known[0]
-    var = (pat.s, pat.p, pat.o)[position]
-    return any(p is not pat and at == position and _joined(p, pat) for p, at in via.get(var, []))
+    free = [isinstance(t, _Var) and patterns.uses[t] == 1 for t in terms]
+    return sum(free) == 2 and isinstance(terms[free.index(False)], _Var)
 
 
 def _joined(a: _Pattern, b: _Pattern) -> bool:

@@ -187,14 +187,27 @@ def validate_new(store: Store, new: rdflib.Graph, shapes: Shapes, *, progress: P
     def step(stage: str) -> Callable[[str, int], None] | None:
         return (lambda _stage, n: progress(stage, n, 0)) if progress else None
 
+    timings: dict[str, float] = {}
+    clock = [time.monotonic()]
+
+    def lap(name: str) -> None:
+        now = time.monotonic()
+        timings[name] = round(now - clock[0], 3)
+        clock[0] = now
+
     view = View(store, new, (META_GRAPH,))
     added = added_triples(view)
+    lap("added")
     roots = affected(shapes.reach, view, added, step("finding the resources the new data affects"))
+    lap("affected")
     graph = neighbourhood(shapes.reach, view, roots, step("reading their neighbourhood"))
+    lap("neighbourhood")
     focus = targets_in(shapes.reach, graph, roots)
+    lap("targets")
     total = sum(len(v) for v in focus.values())
     after_reports = _validate_focus(graph, shapes.graph, focus, progress, total)
     after = _results(*after_reports)
+    lap("shacl")
     before: set[tuple[Any, ...]] = set()
     if after:
         before_graph = graph - added
@@ -202,10 +215,12 @@ def validate_new(store: Store, new: rdflib.Graph, shapes: Shapes, *, progress: P
         if before_focus:
             before = {r.key for r in _results(*_validate_focus(before_graph, shapes.graph, before_focus, None, 0))}
     fresh = [r for r in after if r.key not in before]
+    lap("shacl_before")
     shacl.flush()
     for prefix, ns in new.namespaces():
         graph.bind(prefix, ns, override=False)
     report = _report(_describe(fresh, graph, shapes.graph), after_reports)
+    lap("report")
     report.stats = {
         "new_triples": len(new),
         "added_triples": len(added),
@@ -213,6 +228,7 @@ def validate_new(store: Store, new: rdflib.Graph, shapes: Shapes, *, progress: P
         "neighbourhood_triples": len(graph),
         "store_lookups": view.lookups,
         "seconds": round(time.monotonic() - started, 3),
+        "stages": timings,
     }
     return report
 
