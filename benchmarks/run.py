@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Benchmarks of interfirm-kg on generated data: build, queries in process and over HTTP, load, memory, validation.
+"""Benchmarks of interfirm-kg on generated data: build, queries in process and over HTTP, load, memory (validation:
+`benchmarks/validate.py`).
 
 Run by hand, never in CI (see benchmarks/README.md):
 
@@ -36,7 +37,6 @@ ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
 ACCEPT_JSON = "application/sparql-results+json"
 SEED = 1
-CASE_SEED = 999
 
 Result = dict[str, Any]
 
@@ -514,7 +514,7 @@ def generated_iris(seed: int, firms: int, agreements: int, n: int) -> list[str]:
     return out
 
 
-# ---- child-process tasks (rdflib, validation) -------------------------------------------------------------------
+# ---- child-process tasks (rdflib) ------------------------------------------------------------------------------
 
 
 def child_rdflib(file: Path, budget_s: float, query_timeout: float, max_reps: int, total_budget_s: float) -> Result:
@@ -555,45 +555,6 @@ def child_rdflib(file: Path, budget_s: float, query_timeout: float, max_reps: in
         except TimeoutError:
             queries[name] = {"timeout_s": query_timeout}
     return {"parse_s": parse_s, "triples": len(g), "queries": queries}
-
-
-def child_validate(file: Path, case: Path) -> Result:
-    """Validate a case file against the repository + generated data, the existing graph loaded beforehand.
-
-    Prints a PARTIAL line (load time, focus nodes) before validating, so a run stopped at its time limit
-    still tells how far it got.
-    """
-    import rdflib
-
-    from kg.settings import Settings
-    from kg.sources import load_graph, repository_sources
-    from kg.validation import affected_nodes, load_shapes, validate_new
-
-    settings = Settings.from_env(environ={}, root=ROOT)
-    t = time.perf_counter()
-    sources = repository_sources(settings)
-    ontology = load_graph(sources[:1])
-    existing = load_graph(sources[1:])
-    existing.parse(file, format="nt")
-    shapes = load_shapes(settings)
-    load_s = time.perf_counter() - t
-    new = rdflib.Graph().parse(case, format="nt")
-    merged = rdflib.Graph()
-    merged += existing
-    merged += new
-    partial = {
-        "load_s": load_s,
-        "case_triples": len(new),
-        "existing_triples": len(existing),
-        "focus_nodes": len(affected_nodes(new, merged, ontology)),
-        "subjects": len(set(merged.subjects())),
-    }
-    del merged
-    print("PARTIAL " + json.dumps(partial), flush=True)
-    t = time.perf_counter()
-    report = validate_new(new, existing, ontology, shapes)
-    validate_s = time.perf_counter() - t
-    return {**partial, "validate_s": validate_s, "violations": len(report.violations), "findings": len(report.findings)}
 
 
 def run_json_child(task: list[str], work: Path, timeout: float, name: str) -> Result:
@@ -868,47 +829,6 @@ def bench_size(n: int, work: Path, args: argparse.Namespace, virtuoso: str | Non
     return res
 
 
-def bench_validation(n: int, work: Path, args: argparse.Namespace) -> Result:
-    """A generated 1,000-triple case file validated against the repository + n generated triples."""
-    d = work / f"validation-{n}"
-    shutil.rmtree(d, ignore_errors=True)
-    d.mkdir(parents=True)
-    file, case = d / f"gen-{n}.nt", d / "case.nt"
-    for path, count, seed in ((file, n, SEED), (case, 1000, CASE_SEED)):
-        run_child(
-            [PY, "-m", "kg", "generate", "--triples", str(count), "--seed", str(seed), "-o", str(path)],
-            env=kg_env(work, d / "store"),
-            timeout=600,
-            log_to=d / "generate.log",
-        )
-    out: Result = {
-        "in_process": run_json_child(
-            ["_validate", str(file), str(case)], d, timeout=args.validation_timeout, name="validate"
-        )
-    }
-    if "validate_s" in out["in_process"]:  # the command does the same and more: no use running it otherwise
-        cli = run_child(
-            [PY, "-m", "kg", "validate", str(case)],
-            env=kg_env(work, d / "store", extra=file),
-            timeout=args.validation_timeout,
-            log_to=d / "kg-validate.log",
-        )
-        last = cli["output"].strip().splitlines()[-1:] or [""]
-        out["cli"] = {
-            "wall_s": cli["wall_s"],
-            "rc": cli["rc"],
-            "timed_out": cli["timed_out"],
-            "maxrss_mb": cli["maxrss_mb"],
-            "verdict": last[0],
-        }
-    if not args.keep:
-        shutil.rmtree(d, ignore_errors=True)
-    return out
-
-
-# ---- the machine ------------------------------------------------------------------------------------------------
-
-
 def machine() -> Result:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -1072,27 +992,6 @@ def targets(results: Result) -> list[tuple[str, bool | None, str]]:
         )
     else:
         out.append(("10^7 triples built and served, memory < 2 GB, lookup < 10 ms p50", None, "10^7 not run"))
-    v = results.get("validation", {}).get(str(10**6))
-    if v:
-        ip, cli = v.get("in_process", {}), v.get("cli", {})
-        vs = ip.get("validate_s")
-        if vs is None:
-            text = (
-                f"did not finish in {fmt_s(ip.get('timeout_s'))} s: the focused validation has "
-                f"{ip.get('focus_nodes', 0):,} focus nodes of {ip.get('subjects', 0):,} subjects "
-                f"(loading the graph with rdflib first: {fmt_s(ip.get('load_s'))} s)"
-            )
-        else:
-            text = (
-                f"validate_new {fmt_s(vs)} s once the 10^6 graph is loaded (loading it: {fmt_s(ip.get('load_s'))} s);"
-                f" `kg validate CASE` end to end {fmt_s(cli.get('wall_s'))} s"
-            )
-        ok = None if not ip or "error" in ip else (vs is not None and cli.get("wall_s", 1e9) < 3)
-        out.append(("Validation of a 1,000-triple case file against a 10^6-triple store under 3 s", ok, text))
-    else:
-        out.append(
-            ("Validation of a 1,000-triple case file against a 10^6-triple store under 3 s", None, "not measured")
-        )
     return out
 
 
@@ -1155,27 +1054,6 @@ def notes(results: Result) -> list[str]:
             "over a pipe, SPARQL JSON serialisation, the client on the same 2 CPUs), slightly more than the 5 ms "
             "allowed. Heavy queries are measured once each (a query longer than half its budget runs once), so their "
             "ratios carry the noise of other work on the machine."
-        )
-    v = results.get("validation", {})
-    worst_v = max(v.items(), key=lambda kv: int(kv[0]), default=None)
-    if worst_v and worst_v[1].get("in_process", {}).get("focus_nodes"):
-        ip = worst_v[1]["in_process"]
-        done = [r["in_process"] for r in v.values() if r.get("in_process", {}).get("validate_s")]
-        per_node = (
-            f" (about {1000 * done[0]['validate_s'] / done[0]['focus_nodes']:.0f} ms per focus node in the run that "
-            "finished)"
-            if done
-            else ""
-        )
-        out.append(
-            f"- **Focused validation is not focused at scale.** Against {human(int(worst_v[0]))} generated triples, "
-            f"`affected_nodes` picks {ip['focus_nodes']:,} focus nodes of {ip['subjects']:,} subjects: it follows "
-            "links two steps back from every node the case mentions, and a case mentions shared nodes (countries, "
-            "sectors, agreement forms) that thousands of firms and agreements link to. pySHACL then checks "
-            f"nearly the whole graph{per_node}. Leaving shared concepts out of the backward "
-            "walk, or following only the properties the shapes' SPARQL constraints use, would keep the focus near "
-            "the case's own nodes; loading the existing graph into rdflib also costs "
-            f"{fmt_s(ip.get('load_s'))} s per run that a server could keep."
         )
     s6 = sizes.get(str(10**6), {})
     if s6.get("rdflib", {}).get("parse_s") and "build" in s6:
@@ -1374,31 +1252,6 @@ def report(results: Result, plot_name: str | None) -> str:
             extra.append(f"rdflib in memory held {r['maxrss_mb']:,.0f} MB after parsing and querying")
         if extra:
             lines += ["; ".join(extra) + ".", ""]
-    validation = results.get("validation", {})
-    if validation:
-        lines += [
-            "## Validation",
-            "",
-            f"A generated 1,000-triple case file (seed {CASE_SEED}) checked by `validate_new` (the focused validation "
-            "of `kg validate FILE`) against the repository data plus n generated triples, the existing graph loaded "
-            "with rdflib beforehand; then `kg validate CASE` end to end with the generated file as an extra file "
-            "(`KG_EXTRA_FILES`), when the first finished.",
-            "",
-            "| existing generated triples | load s | focus nodes / subjects | validate s | violations | findings "
-            "| peak RSS MB | `kg validate` s |",
-            "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
-        ]
-        for k in sorted(validation, key=int):
-            ip, cli = validation[k].get("in_process", {}), validation[k].get("cli", {})
-            done = fmt_s(ip["validate_s"]) if "validate_s" in ip else f"> {fmt_s(ip.get('timeout_s'))} (stopped)"
-            if "error" in ip:
-                done = "error"
-            lines.append(
-                f"| {human(int(k))} | {fmt_s(ip.get('load_s'))} | {ip.get('focus_nodes', 0):,} / "
-                f"{ip.get('subjects', 0):,} | {done} | {ip.get('violations', '–')} | {ip.get('findings', '–')} | "
-                f"{ip.get('maxrss_mb', 0):,.0f} | {fmt_s(cli.get('wall_s')) if cli else 'not run'} |"
-            )
-        lines.append("")
     skipped = [
         f"{human(int(k))}: {sizes[k]['rdflib']['skipped']}" for k in keys if "skipped" in sizes[k].get("rdflib", {})
     ]
@@ -1513,9 +1366,6 @@ def main(argv: list[str] | None = None) -> int:
         f, budget, timeout, reps, total = argv[1:6]
         print("RESULT " + json.dumps(child_rdflib(Path(f), float(budget), float(timeout), int(reps), float(total))))
         return 0
-    if argv and argv[0] == "_validate":
-        print("RESULT " + json.dumps(child_validate(Path(argv[1]), Path(argv[2]))))
-        return 0
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="1e5,1e6,1e7", help="comma-separated triple counts (default 1e5,1e6,1e7)")
     ap.add_argument(
@@ -1525,7 +1375,6 @@ def main(argv: list[str] | None = None) -> int:
         help="largest size measured in full; larger ones get build, lookups and memory only",
     )
     ap.add_argument("--rdflib-max", type=parse_size, default=10**6, help="largest size given to rdflib")
-    ap.add_argument("--validation-sizes", default="1e4,1e6", help="generated sizes to validate a case file against")
     ap.add_argument("--duration", type=float, default=15.0, help="seconds of each load run (default 15)")
     ap.add_argument("--query-budget", type=float, default=3.0, help="seconds per query and mode (default 3)")
     ap.add_argument("--max-reps", type=int, default=15, help="repetitions per query and mode (default 15)")
@@ -1536,7 +1385,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--request-timeout", type=float, default=60.0, help="HTTP request timeout in seconds")
     ap.add_argument("--slow-request-timeout", type=float, default=30.0, help="request timeout for rdflib-endpoint")
     ap.add_argument("--light-request-timeout", type=float, default=20.0, help="request timeout at the big sizes")
-    ap.add_argument("--validation-timeout", type=float, default=180.0, help="seconds before a validation stops")
     ap.add_argument("--virtuoso-push-timeout", type=float, default=900.0)
     ap.add_argument("--lookups", type=int, default=100, help="lookups by IRI per size")
     ap.add_argument("--no-rdflib-endpoint", dest="rdflib_endpoint", action="store_false")
@@ -1584,11 +1432,6 @@ def main(argv: list[str] | None = None) -> int:
                 results["sizes"][str(n)]["bench_s"] = time.perf_counter() - t
                 raw.write_text(json.dumps(results, indent=1))
                 log(f"{human(n)} done in {time.perf_counter() - t:.0f} s; raw numbers in {raw}")
-            results["validation"] = {}
-            for n in [parse_size(v) for v in args.validation_sizes.split(",") if v.strip()]:
-                log(f"validation of a 1,000-triple case file against {human(n)} generated triples")
-                results["validation"][str(n)] = bench_validation(n, args.workdir, args)
-                raw.write_text(json.dumps(results, indent=1))
         finally:
             if started_virtuoso:
                 stop_virtuoso(args.virtuoso_dir)

@@ -219,7 +219,7 @@ class _ProgressBar:
         if self.bar is None or stage != self.stage:
             self.close()
             self.stage = stage
-            unit = "focus nodes" if total else "steps"
+            unit = "batches of focus nodes" if total else "steps"
             self.bar = tqdm(
                 total=total or None, desc=stage, unit=f" {unit}", file=sys.stderr, disable=None, leave=False
             )

@@ -24,7 +24,7 @@ from typing import Any
 
 import rdflib
 from rdflib.namespace import RDF, RDFS, SH
-from rdflib.term import Identifier, Variable
+from rdflib.term import Identifier
 
 from kg.reach import Node, top_level_shapes
 
@@ -269,6 +269,7 @@ def run(data: rdflib.Graph, shapes: rdflib.Graph) -> rdflib.Graph:
         data,
         shacl_graph=shapes,
         ont_graph=None,
+        inplace=True,  # no inference, no ontology to mix in: nothing changes the graph, so no copy of it
         inference="none",
         advanced=True,
         allow_warnings=True,
@@ -292,9 +293,3 @@ def restricted(shapes: rdflib.Graph, focus: Mapping[Node, Iterable[Node]]) -> rd
     for prefix, ns in shapes.namespaces():
         out.bind(prefix, ns, override=False)
     return out
-
-
-def select(graph: rdflib.Graph, text: str, var: str) -> list[tuple[Identifier, ...]]:
-    """The values of `var` in the solutions of a SELECT query on `graph`."""
-    prepare()
-    return [(row[Variable(var)],) for row in graph.query(text) if row[Variable(var)] is not None]  # type: ignore[index]
