@@ -1,4 +1,4 @@
-"""The `kg` command line: build, validate, query, export, stats, fmt, reason, ingest, update, serve, push."""
+"""The `kg` command line: build, validate, query, terms, export, stats, fmt, reason, ingest, update, serve, push."""
 
 from __future__ import annotations
 
@@ -270,6 +270,25 @@ def query(settings: Settings, name: str, params: tuple[str, ...], fmt: str) -> N
     store = open_store(settings)
     try:
         result = store.query(saved.text, bindings=bindings)
+    finally:
+        store.close()
+    sys.stdout.buffer.write(results.serialize(result, fmt))
+
+
+@main.command()
+@click.argument(
+    "kind", type=click.Choice(["countries", "regions", "sectors", "forms", "measures", "units", "references"])
+)
+@click.option("--format", "fmt", default="table", type=click.Choice(["table", "csv", "tsv", "json"]))
+@click.pass_obj
+def terms(settings: Settings, kind: str, fmt: str) -> None:
+    """List what the graph holds for new case data to reuse: countries (with their economy type), regions,
+    sectors, agreement forms, measures, units or references."""
+    from kg.terms import listing
+
+    store = open_store(settings)
+    try:
+        result = listing(store, kind)
     finally:
         store.close()
     sys.stdout.buffer.write(results.serialize(result, fmt))
