@@ -346,3 +346,10 @@ def test_empty_input_is_nothing_to_validate_on_the_command_line(tmp_path: Path) 
         for command in ("validate", "ingest"):
             proc = run_kg(tmp_path, command, str(path))
             assert proc.returncode == 2 and "nothing to validate" in proc.stderr, (name, command, proc.stderr)
+
+
+@pytest.mark.parametrize("name", ["full-case.ttl", "data-set.ttl"])
+def test_the_examples_of_the_guide_are_the_case_files(name: str) -> None:
+    """docs/new-case-data.md shows these case files character for character (and they conform, above)."""
+    guide = (ROOT / "docs" / "new-case-data.md").read_text(encoding="utf-8")
+    assert (ROOT / "tests" / "cases" / "valid" / name).read_text(encoding="utf-8") in guide
