@@ -9,6 +9,7 @@ therefore written as N-Triples (what an ingest file holds) and read back with Ox
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -126,7 +127,7 @@ def mark_ill_typed(graph: rdflib.Graph) -> rdflib.Graph:
     if not candidates:
         return graph
     bad = set()
-    engine = ox.Store()
+    engine = _engine()
     for datatype, literals in candidates.items():
         items = sorted(literals, key=str)
         for i in range(0, len(items), 500):
@@ -147,6 +148,12 @@ def mark_ill_typed(graph: rdflib.Graph) -> rdflib.Graph:
             o = marked
         out.add((s, p, o))
     return out
+
+
+@lru_cache(maxsize=1)
+def _engine() -> ox.Store:
+    """An empty in-memory Oxigraph store, to evaluate casts (one per process)."""
+    return ox.Store()
 
 
 def _escape(text: str) -> str:
