@@ -279,14 +279,23 @@ def run(data: rdflib.Graph, shapes: rdflib.Graph) -> rdflib.Graph:
 
 
 def restricted(shapes: rdflib.Graph, focus: Mapping[Node, Iterable[Node]]) -> rdflib.Graph:
-    """The shapes with the targets of every top-level shape replaced by `focus[shape]` (as sh:targetNode)."""
-    out = rdflib.Graph()
+    """The shapes that `focus` names, and what they use (nested shapes, lists, SPARQL constraints, prefixes), with
+    the targets of each replaced by `focus[shape]` (as sh:targetNode); other shapes are left out, so pySHACL
+    builds only what it will run."""
     top = set(top_level_shapes(shapes))
     targets = {SH.targetClass, SH.targetNode, SH.targetSubjectsOf, SH.targetObjectsOf, SH.target}
-    for s, p, o in shapes:
-        if s in top and (p in targets or (p == RDF.type and o in (RDFS.Class, rdflib.OWL.Class))):
-            continue
-        out.add((s, p, o))
+    out = rdflib.Graph()
+    seen = set(focus)
+    todo = list(focus)
+    while todo:
+        s = todo.pop()
+        for p, o in shapes.predicate_objects(s):
+            if s in top and (p in targets or (p == RDF.type and o in (RDFS.Class, rdflib.OWL.Class))):
+                continue
+            out.add((s, p, o))
+            if o not in seen and not isinstance(o, rdflib.Literal) and (o, None, None) in shapes:
+                seen.add(o)
+                todo.append(o)
     for shape, nodes in focus.items():
         for node in nodes:
             out.add((shape, SH.targetNode, node))  # type: ignore[arg-type]
