@@ -353,3 +353,16 @@ def test_the_examples_of_the_guide_are_the_case_files(name: str) -> None:
     """docs/new-case-data.md shows these case files character for character (and they conform, above)."""
     guide = (ROOT / "docs" / "new-case-data.md").read_text(encoding="utf-8")
     assert (ROOT / "tests" / "cases" / "valid" / name).read_text(encoding="utf-8") in guide
+
+
+def test_batches_and_processes_change_nothing(ctx: Context, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Small batches (each on its own neighbourhood), checked here or by two processes, report what one batch does."""
+    import kg.validation
+
+    new = read_files([ROOT / "tests" / "cases" / "invalid" / "equity-holder-partner.ttl"])
+    whole = sorted(astuple(f) for f in focused(ctx, new).findings)
+    monkeypatch.setattr(kg.validation, "BATCH", 4)
+    serial = validate_new(ctx.store, new, ctx.shapes)
+    parallel = validate_new(ctx.store, new, ctx.shapes, processes=2)
+    assert sorted(astuple(f) for f in serial.findings) == whole == sorted(astuple(f) for f in parallel.findings)
+    assert whole == reference(ctx, new)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -134,7 +135,9 @@ def ingest(settings: Settings, files: tuple[Path, ...], dry_run: bool, agent: st
     from kg.ingest import ingest_files
 
     with _ProgressBar() as progress:
-        result = ingest_files(settings, list(files), agent=agent, dry_run=dry_run, progress=progress)
+        result = ingest_files(
+            settings, list(files), agent=agent, dry_run=dry_run, progress=progress, processes=os.cpu_count() or 1
+        )
     verb = "would add" if dry_run else ("added" if result.committed else "did not add")
     if not result.report.conforms:
         verb = "did not add"
@@ -190,7 +193,7 @@ def validate(settings: Settings, files: tuple[Path, ...], fmt: str) -> None:
     from kg.validation import validate as run
 
     with _ProgressBar() as progress:
-        report = run(settings, list(files) or None, progress=progress)
+        report = run(settings, list(files) or None, progress=progress, processes=os.cpu_count() or 1)
     click.echo(report.render(fmt), nl=False)
     sys.exit(0 if report.conforms else 1)
 
@@ -375,7 +378,6 @@ def serve(
 ) -> None:
     """Serve the SPARQL endpoint, saved queries, validation, Linked Data pages and the UI."""
     import dataclasses
-    import os
 
     from kg.server import serve as run
 

@@ -58,8 +58,10 @@ def ingest(
     agent: str | None = None,
     dry_run: bool = False,
     progress: Progress | None = None,
+    processes: int = 1,
 ) -> IngestResult:
-    """Validate `data` against the shapes with the existing graph; if it conforms (and not a dry run), commit it."""
+    """Validate `data` against the shapes with the existing graph (large data in `processes` processes); if it
+    conforms (and not a dry run), commit it."""
     from kg.store import open_store
 
     check_terms(data, source_name)
@@ -69,7 +71,7 @@ def ingest(
     with writer_lock(settings):
         store = open_store(settings)
         try:
-            report = validate_new(store, data, load_shapes(settings), progress=progress)
+            report = validate_new(store, data, load_shapes(settings), progress=progress, processes=processes)
         finally:
             store.close()
         if dry_run or not report.conforms:
@@ -114,11 +116,14 @@ def ingest_files(
     agent: str | None = None,
     dry_run: bool = False,
     progress: Progress | None = None,
+    processes: int = 1,
 ) -> IngestResult:
     """Ingest the union of the given files as one ingest (all of them or none)."""
     data = read_files(paths)
     name = ", ".join(p.name for p in paths)
-    return ingest(settings, data, source_name=name, agent=agent, dry_run=dry_run, progress=progress)
+    return ingest(
+        settings, data, source_name=name, agent=agent, dry_run=dry_run, progress=progress, processes=processes
+    )
 
 
 def whoami() -> str:

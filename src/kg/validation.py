@@ -134,8 +134,10 @@ def validate(
     *,
     data: rdflib.Graph | None = None,
     progress: Progress | None = None,
+    processes: int = 1,
 ) -> Report:
-    """Validate the store's data as a whole (no files, no data), or new data (files or a graph) with it."""
+    """Validate the store's data as a whole (no files, no data), or new data (files or a graph) with it, large new
+    data in `processes` processes."""
     from kg.store import open_store
     from kg.upload import read_files
 
@@ -145,7 +147,7 @@ def validate(
     try:
         if new is None:
             return validate_graph(existing_graph(store), shapes)
-        return validate_new(store, new, shapes, progress=progress)
+        return validate_new(store, new, shapes, progress=progress, processes=processes)
     finally:
         store.close()
 
@@ -171,8 +173,11 @@ def validate_graph(graph: rdflib.Graph, shapes: Shapes | rdflib.Graph) -> Report
     return _report(findings, [report])
 
 
-def validate_new(store: Store, new: rdflib.Graph, shapes: Shapes, *, progress: Progress | None = None) -> Report:
-    """Validate `new` as part of the store's graph: the results the new data brings (see the module doc)."""
+def validate_new(
+    store: Store, new: rdflib.Graph, shapes: Shapes, *, progress: Progress | None = None, processes: int = 1
+) -> Report:
+    """Validate `new` as part of the store's graph: the results the new data brings (see the module doc). With
+    `processes` > 1, batches of focus nodes are checked by that many processes at once."""
     from kg.focus import View, added_triples, affected, neighbourhood, targets_in
     from kg.upload import mark_ill_typed
 
@@ -212,31 +217,45 @@ def validate_new(store: Store, new: rdflib.Graph, shapes: Shapes, *, progress: P
     before: set[tuple[Any, ...]] = set()
     reports: list[rdflib.Graph] = []
     total = read = 0
-    for number, batch in enumerate(batches, start=1):
-        part = {shape: ns & batch for shape, ns in roots.items() if ns & batch}
-        graph = neighbourhood(shapes.reach, view, part)
-        lap("neighbourhood")
-        focus = targets_in(shapes.reach, graph, part)
-        lap("targets")
-        report = shacl.run(graph, shacl.restricted(shapes.graph, focus)) if focus else None
-        results = _results(report) if report is not None else []
-        lap("shacl")
-        if results:
-            reports.append(report)  # type: ignore[arg-type]
-            after.extend(results)
-            earlier = rdflib.Graph()
-            for t in graph:
-                if t not in new_triples:
-                    earlier.add(t)
-            earlier_focus = targets_in(shapes.reach, earlier, {s: set(n) for s, n in focus.items()})
-            if earlier_focus:
-                before |= {r.key for r in _results(shacl.run(earlier, shacl.restricted(shapes.graph, earlier_focus)))}
-            lap("shacl_before")
-        named += graph
-        total += sum(len(v) for v in focus.values())
-        read += len(graph)
+    pool = _pool(shapes, processes if len(batches) > 1 else 1)
+    pending: list[Any] = []
+    done = 0
+
+    def collect(outcome: tuple[list[_Result], set[tuple[Any, ...]], rdflib.Graph | None]) -> None:
+        nonlocal done
+        results, earlier_keys, report = outcome
+        after.extend(results)
+        before.update(earlier_keys)
+        if report is not None:
+            reports.append(report)
+        done += 1
         if progress:
-            progress("validating", number, len(batches))
+            progress("validating", done, len(batches))
+
+    try:
+        for batch in batches:
+            part = {shape: ns & batch for shape, ns in roots.items() if ns & batch}
+            graph = neighbourhood(shapes.reach, view, part)
+            lap("neighbourhood")
+            focus = targets_in(shapes.reach, graph, part)
+            lap("targets")
+            named += graph
+            total += sum(len(v) for v in focus.values())
+            read += len(graph)
+            earlier = [t for t in graph if t not in new_triples]
+            if pool is None:
+                collect(_check(shapes, list(graph), earlier, focus))
+                lap("shacl")
+                continue
+            pending.append(pool.submit(_check, None, list(graph), earlier, focus))
+            while len(pending) >= 2 * processes or (pending and pending[0].done()):
+                collect(pending.pop(0).result())
+        for future in pending:
+            collect(future.result())
+        lap("shacl")
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
     fresh = [r for r in dict((r.key, r) for r in after).values() if r.key not in before]
     shacl.flush()
     for prefix, ns in new.namespaces():
@@ -253,6 +272,53 @@ def validate_new(store: Store, new: rdflib.Graph, shapes: Shapes, *, progress: P
         "stages": timings,
     }
     return report
+
+
+_worker_shapes: list[Shapes] = []  # in a pool process: the shapes, set once by `_start`
+
+
+def _start(shapes: Shapes) -> None:
+    _worker_shapes.append(shapes)
+    shacl.prepare()
+
+
+def _pool(shapes: Shapes, processes: int) -> Any:
+    """A pool of `processes` processes that check batches (None for one: the batches are checked here)."""
+    if processes <= 1:
+        return None
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    return ProcessPoolExecutor(processes, mp_context=mp.get_context("spawn"), initializer=_start, initargs=(shapes,))
+
+
+def _check(
+    shapes: Shapes | None,
+    graph_triples: list[Any],
+    earlier_triples: list[Any],
+    focus: dict[Any, list[Any]],
+) -> tuple[list[_Result], set[tuple[Any, ...]], rdflib.Graph | None]:
+    """pySHACL on one batch: its results on the neighbourhood, and (when there are any) the keys of the results
+    the same nodes have without the new triples; with the report graph."""
+    from kg.focus import targets_in
+
+    shapes = shapes or _worker_shapes[0]
+    if not focus:
+        return [], set(), None
+    graph = rdflib.Graph()
+    for t in graph_triples:
+        graph.add(t)
+    report = shacl.run(graph, shacl.restricted(shapes.graph, focus))
+    results = _results(report)
+    earlier_keys: set[tuple[Any, ...]] = set()
+    if results:
+        earlier = rdflib.Graph()
+        for t in earlier_triples:
+            earlier.add(t)
+        earlier_focus = targets_in(shapes.reach, earlier, {s: set(n) for s, n in focus.items()})
+        if earlier_focus:
+            earlier_keys = {r.key for r in _results(shacl.run(earlier, shacl.restricted(shapes.graph, earlier_focus)))}
+    return results, earlier_keys, report if results else None
 
 
 def _validate_everything(store: Store, new: rdflib.Graph, shapes: Shapes) -> Report:
