@@ -166,10 +166,14 @@ def spec() -> dict[str, Any]:
                             "description": "the SHACL report",
                             "content": _content(list(REPORT_FORMATS)),
                         },
-                        "400": _error("unparseable data (the message names the line)"),
-                        "413": _error("body too large"),
+                        "400": _error(
+                            "unusable data: unparseable (the message names the line), empty (nothing to validate), "
+                            "or holding a term the store cannot hold (the message names it)"
+                        ),
+                        "413": _error("body too large, or more triples than KG_MAX_UPLOAD_TRIPLES"),
                         "415": _error("unsupported media type"),
                         "429": _error("this client is over its rate (see Retry-After)"),
+                        "503": _error("the validation ran past the time limit and was stopped"),
                     },
                 }
             },
@@ -180,9 +184,12 @@ def spec() -> dict[str, Any]:
                     "responses": {
                         "200": {"description": "already present", "content": _content(["application/json"])},
                         "201": {"description": "added", "content": _content(["application/json"])},
-                        "400": _error("unparseable data (the message names the line)"),
+                        "400": _error(
+                            "unusable data: unparseable (the message names the line), empty, or holding a term the "
+                            "store cannot hold (the message names it); nothing was added"
+                        ),
                         "403": _error("no or wrong update token"),
-                        "413": _error("body too large"),
+                        "413": _error("body too large, or more triples than KG_MAX_UPLOAD_TRIPLES"),
                         "415": _error("unsupported media type"),
                         "422": {
                             "description": "violations: nothing was added",
