@@ -197,12 +197,15 @@ def test_uploaded_shapes_are_ignored(client: FlaskClient) -> None:
     assert json.loads(r.data)["conforms"] is True
 
 
-def test_validation_runs_under_the_time_limit() -> None:
+def test_validation_runs_under_the_time_limit(tmp_path: Path) -> None:
     """A validation past the limit is stopped like a query (503 naming the limit); the server goes on."""
+    from kg.generate import generate, load_vocabulary
+
     app = create_app(make_settings(store="memory", threads=1, query_timeout=0.3))
     try:
         c = app.test_client()
-        case = (ROOT / "tests" / "cases" / "valid" / "full-case.ttl").read_bytes()
+        generate(tmp_path / "case.ttl", 3000, 5, load_vocabulary(ROOT / "data"))  # seconds of validation
+        case = (tmp_path / "case.ttl").read_bytes()
         r = c.post("/validate", data=case, content_type="text/turtle")
         assert r.status_code == 503 and b"validation was stopped after 0.3 s" in r.data
         assert c.get("/sparql", query_string={"query": "ASK { ?s ?p ?o }"}).status_code == 200

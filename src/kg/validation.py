@@ -121,7 +121,7 @@ def load_shapes(settings: Settings) -> Shapes:
             raise InputError("no shapes found", source=str(settings.shapes_dir))
         shapes = Shapes(graph, compile_shapes(graph))
         cache.save(cached, shapes)
-    shacl.prepare(cache.folder(settings) / "sparql.pickle")
+    shacl.prepare(cache.folder(settings) / f"sparql-{cache.digest()[:32]}.pickle")
     with _shapes_lock:
         _shapes_cache.clear()
         _shapes_cache[key] = shapes
