@@ -366,3 +366,14 @@ def test_batches_and_processes_change_nothing(ctx: Context, monkeypatch: pytest.
     parallel = validate_new(ctx.store, new, ctx.shapes, processes=2)
     assert sorted(astuple(f) for f in serial.findings) == whole == sorted(astuple(f) for f in parallel.findings)
     assert whole == reference(ctx, new)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["valid/full-case.ttl", "invalid/agreement-orientation.ttl"])
+def test_a_remote_sparql_store_gives_the_same_findings(ctx: Context, server: str, name: str) -> None:
+    """The neighbourhood read with SPARQL from a remote store (here `kg serve` on the repository)."""
+    from kg.store.remote import RemoteStore
+
+    new = read_files([ROOT / "tests" / "cases" / name])
+    remote = validate_new(RemoteStore(server + "/sparql"), new, ctx.shapes)
+    assert sorted(astuple(f) for f in remote.findings) == sorted(astuple(f) for f in focused(ctx, new).findings)
