@@ -240,7 +240,7 @@ def datatype_constraints() -> list[tuple[URIRef, URIRef, frozenset[URIRef]]]:
 
 DATATYPES = datatype_constraints()
 BAD_FORMS = {
-    XSD.decimal: ["36,8", "1 4", "12a", "abc", "1e3", "NaN", "", "1.2.3", "--5", "½"],
+    XSD.decimal: ["36,8", "1 4", "12a", "abc", "1e3", "NaN", "Infinity", "sNaN", "", "1.2.3", "--5", "½"],
     XSD.integer: ["2,598", "1 4", "12.5", "12a", "1e3", "", "1_000", "١٢"],
     XSD.gYear: ["19 96", "abcd", "1996-01", "96", "", "2005.0", "１９９６", "1700", "19990", "2101"],
     XSD.date: ["2024-02-30", "2024-13-01", "30.01.2024", "2024/01/30", "", "1700-01-01"],

@@ -212,10 +212,17 @@ def _sum_class() -> type:
         failed = False
 
         def update(self, row: Any, aggregator: Any) -> None:
+            from rdflib.plugins.sparql.evalutils import _eval
+            from rdflib.plugins.sparql.sparql import NotBoundError
+
             if self.failed:
                 return
             try:
+                if getattr(_eval(self.expr, row), "ill_typed", False):
+                    raise TypeError("an ill-typed literal is not a number")
                 super().update(row, aggregator)
+            except NotBoundError:
+                return
             except Exception:  # SPARQLTypeError, or TypeError from an ill-typed literal
                 self.failed = True
 
@@ -245,7 +252,7 @@ def _avg_class() -> type:
                 value = _eval(self.expr, row)
                 if isinstance(value, NotBoundError):
                     return
-                if not isinstance(numeric(value), (int, float, Decimal)):  # an ill-typed literal is itself
+                if getattr(value, "ill_typed", False) or not isinstance(numeric(value), (int, float, Decimal)):
                     raise TypeError(value)
                 super().update(row, aggregator)
             except NotBoundError:
