@@ -377,3 +377,20 @@ def test_a_remote_sparql_store_gives_the_same_findings(ctx: Context, server: str
     new = read_files([ROOT / "tests" / "cases" / name])
     remote = validate_new(RemoteStore(server + "/sparql"), new, ctx.shapes)
     assert sorted(astuple(f) for f in remote.findings) == sorted(astuple(f) for f in focused(ctx, new).findings)
+
+
+def test_a_blank_node_is_named_by_its_path_and_values_are_shown_as_written(ctx: Context, tmp_path: Path) -> None:
+    """An equity share written as a blank node with a percentage of "36,8": the finding names the share by the
+    agreement that holds it and shows the value as written."""
+    text = (ROOT / "tests" / "cases" / "invalid" / "equity-sum.ttl").read_text(encoding="utf-8")
+    text = text.replace("ex:equity-example-north, ex:equity-example-south", "ex:equity-example-south, [\n"
+                        "        a ifc:EquityShare ; ifc:holder ex:firm-example-north ; "
+                        'ifc:percentage "36,8"^^xsd:decimal ]')
+    case = tmp_path / "case.ttl"
+    case.write_text(text, encoding="utf-8")
+    new = read_files([case])
+    report = assert_same(ctx, new)
+    bad = [f for f in report.violations if f.path == "ifc:percentage"]
+    assert bad and all(f.focus == "ex:agreement-example / ifc:hasEquityShare" for f in bad), report.render("text")
+    assert all(f.value == '"36,8"^^xsd:decimal' and "not a valid xsd:decimal" in f.message for f in bad)
+    assert not any("_:" in f.focus or f.focus.startswith("[") for f in report.findings)

@@ -544,21 +544,18 @@ class _Names:
         if not incoming:
             return "[]"
         subject, predicate = incoming[0]
-        label = self.data.value(term, RDFS.label)
-        siblings = list(self.data.objects(subject, predicate))
         text = f"{self.node(subject, depth + 1)} / {self.term(predicate)}"
+        label = self.data.value(term, RDFS.label)
         if label is not None:
             return f"{text} [{self.value(label)}]"
-        if len(siblings) > 1:
-            bnodes = sorted((s for s in siblings if isinstance(s, BNode)), key=lambda b: self._signature(b))
-            return f"{text} [{bnodes.index(term) + 1} of {len(siblings)}]" if term in bnodes else text
+        blanks = sorted((o for o in self.data.objects(subject, predicate) if isinstance(o, BNode)), key=self._signature)
+        if len(blanks) > 1:  # several blank nodes the same way: which one, in a stable order
+            return f"{text} [{blanks.index(term) + 1} of {len(blanks)}]"
         return text
 
     def _signature(self, node: BNode) -> str:
         assert self.data is not None
-        return " ".join(
-            sorted(f"{p.n3()} {o.n3()}" for p, o in self.data.predicate_objects(node) if not isinstance(o, BNode))
-        )
+        return " ".join(sorted(f"{p} {o!r}" for p, o in self.data.predicate_objects(node) if not isinstance(o, BNode)))
 
     def path(self, text: str) -> str:
         """A path written with full IRIs (`<...>`), with prefixes instead."""

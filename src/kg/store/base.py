@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -130,7 +131,10 @@ class Store(ABC):
             named = [n for n in dict.fromkeys(nodes) if not isinstance(n, rdflib.BNode)]
             batches = [named[i : i + EDGE_BATCH] for i in range(0, len(named), EDGE_BATCH)]
         for batch in batches:
-            values = f"VALUES {node} {{ {' '.join(n.n3() for n in batch)} }}" if nodes is not None else ""
+            with warnings.catch_warnings():  # rdflib warns when it writes an ill-typed number ("36,8"^^xsd:decimal)
+                warnings.simplefilter("ignore")
+                terms = " ".join(n.n3() for n in batch)
+            values = f"VALUES {node} {{ {terms} }}" if nodes is not None else ""
             result = self.query(text.replace("{VALUES}", values))
             for s, p, o in result.rows:
                 yield s, (predicate if predicate is not None else p), o  # type: ignore[misc]
