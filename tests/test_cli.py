@@ -133,4 +133,74 @@ def test_stats(store_dir: Path) -> None:
     proc = run_kg(store_dir.parent, "stats")
     assert proc.returncode == 0, proc.stderr
     assert "named graphs:" in proc.stdout
-    assert "qb:Observation  40" in proc.stdout
+    # every statistic is a Data Cube observation: the 38 numbered rows of Table 2, 34 figures of the text and boxes
+    assert "qb:Observation  72" in proc.stdout
+
+
+# ------------------------------------------------------------------- any query, from a file, stdin or -e
+
+
+COUNT_QUERY = "SELECT (COUNT(*) AS ?n) WHERE { ?s a <https://w3id.org/interfirm/ontology#InterFirmAgreement> }"
+
+
+def _count(stdout: str) -> int:
+    rows = list(csv.reader(io.StringIO(stdout)))
+    assert rows[0] == ["n"]
+    return int(rows[1][0])
+
+
+def test_query_runs_a_plain_sparql_file_stdin_and_inline_text(store_dir: Path, tmp_path: Path) -> None:
+    plain = tmp_path / "agreements.sparql"
+    plain.write_text(COUNT_QUERY + "\n", encoding="utf-8")  # no `#+ summary:` header
+    by_file = run_kg(store_dir.parent, "query", str(plain), "--format", "csv")
+    by_stdin = run_kg(store_dir.parent, "query", "-", "--format", "csv", stdin=COUNT_QUERY)
+    inline = run_kg(store_dir.parent, "query", "-e", COUNT_QUERY, "--format", "csv")
+    for proc in (by_file, by_stdin, inline):
+        assert proc.returncode == 0, proc.stderr
+    assert _count(by_file.stdout) == _count(by_stdin.stdout) == _count(inline.stdout) >= 12
+
+
+def test_query_file_declares_parameters_bound_by_the_engine(store_dir: Path, tmp_path: Path) -> None:
+    path = tmp_path / "partners.rq"
+    path.write_text(
+        "#+ params:\n#+   - name: firm\n#+     type: iri\n"
+        "SELECT ?name WHERE { ?a <https://w3id.org/interfirm/ontology#hasPartner> ?firm , ?p . FILTER (?p != ?firm)\n"
+        "  ?p <http://www.w3.org/2000/01/rdf-schema#label> ?name }\n",
+        encoding="utf-8",
+    )
+    proc = run_kg(store_dir.parent, "query", str(path), "--param", "firm=https://w3id.org/interfirm/id/firm-ibm",
+                  "--format", "csv")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[1:] == ["Samsung"]
+
+
+def test_query_missing_file_says_it_is_missing(store_dir: Path, tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere" / "q.rq"
+    proc = run_kg(store_dir.parent, "query", str(missing))
+    assert proc.returncode == 2
+    assert f"the query file {missing} does not exist" in proc.stderr and "saved query named" not in proc.stderr
+    proc = run_kg(store_dir.parent, "query")
+    assert proc.returncode == 2 and "-e TEXT" in proc.stderr
+
+
+def test_query_syntax_error_names_line_column_and_prefix(store_dir: Path) -> None:
+    proc = run_kg(store_dir.parent, "query", "-e", "SELECT * WHERE {\n  ?s a ifc:Firm }")
+    assert proc.returncode == 2
+    assert "line 2, column 8: prefix ifc: is not declared" in proc.stderr
+    assert "PREFIX ifc: <https://w3id.org/interfirm/ontology#>" in proc.stderr
+
+
+def test_fmt_check_and_update_list_say_when_all_is_well(tmp_path: Path) -> None:
+    proc = run_kg(tmp_path, "fmt", "--check")
+    assert proc.returncode == 0 and proc.stdout.startswith("all ") and "canonical layout" in proc.stdout
+    assert len(proc.stdout.splitlines()) == 1
+    proc = run_kg(tmp_path, "update", "--list")
+    assert proc.returncode == 0 and proc.stdout.startswith("no updates in the journal")
+    assert len(proc.stdout.splitlines()) == 1
+
+
+def test_push_documents_its_credentials() -> None:
+    proc = run_kg(Path("/nonexistent"), "push", "--help")
+    assert proc.returncode == 0
+    for option in ("--user", "--password", "--token", "KG_ENDPOINT_USER", "KG_ENDPOINT_PASSWORD", "KG_ENDPOINT_TOKEN"):
+        assert option in proc.stdout

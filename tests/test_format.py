@@ -29,3 +29,19 @@ def test_ruff_clean() -> None:
     assert ruff, "ruff is a test dependency"
     proc = subprocess.run([ruff, "check", "src", "tests", "tools"], cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_turtle_files_use_at_prefix(settings: Settings) -> None:
+    """The OWL API (Protege, ROBOT, HermiT's command line) cannot read SPARQL-style PREFIX lines in Turtle."""
+    files = formatting.turtle_files(settings) + sorted((ROOT / "tests" / "cases").glob("*/*.ttl"))
+    sparql_style = [p for p in files if formatting.turtle_prefixes(p.read_text(encoding="utf-8")) != p.read_text()]
+    assert not sparql_style, f"write @prefix, not PREFIX (run `kg fmt`): {[str(p) for p in sparql_style]}"
+    assert all("@prefix " in p.read_text(encoding="utf-8") for p in formatting.turtle_files(settings))
+
+
+def test_canonical_layout_writes_at_prefix(tmp_path: Path) -> None:
+    path = tmp_path / "x.ttl"
+    path.write_text("PREFIX ex: <https://example.org/>\nex:a ex:b ex:c .\n", encoding="utf-8")
+    text = formatting.canonical(path)
+    assert "@prefix ex: <https://example.org/> ." in text
+    assert "PREFIX" not in text

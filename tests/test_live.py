@@ -36,7 +36,8 @@ def _get(url: str, accept: str = "*/*") -> tuple[int, str, bytes]:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`python -m kg serve` on a free port with its store in a temporary folder; its base URL."""
-    with running_server(tmp_path_factory.mktemp("live")) as base:
+    # one client sends many requests at once here; its share of the workers is tested in test_hardening_live.py
+    with running_server(tmp_path_factory.mktemp("live"), env={"KG_CLIENT_CONCURRENCY": "0"}) as base:
         yield base
 
 
@@ -159,5 +160,109 @@ def test_live_service_description_and_health(server: str) -> None:
     assert status == 200 and media.startswith("text/turtle")
     g = rdflib.Graph().parse(data=body, format="turtle")
     sd = rdflib.Namespace("http://www.w3.org/ns/sparql-service-description#")
-    assert (URIRef(server + "/sparql"), sd.endpoint, URIRef(server + "/sparql")) in g
+    endpoint = URIRef("https://w3id.org/interfirm/sparql")  # the configured public base, not the Host header
+    assert (endpoint, sd.endpoint, endpoint) in g
     assert _get(server + "/health")[0] == 200
+
+
+# --------------------------------------------------------------- every return format SPARQLWrapper offers
+
+SELECT_FORMATS = ["json", "xml", "csv", "tsv"]
+GRAPH_FORMATS = ["xml", "rdf+xml", "rdf", "n3", "turtle", "json-ld", "json"]
+SAMSUNG_LABEL = (SAMSUNG, RDFS.label, Literal("Samsung", lang="en"))
+
+
+def _wrapper(server: str, query: str, fmt: str, method: str) -> object:
+    """SPARQLWrapper's converted answer (its own parsing of what the server sent)."""
+    import warnings
+
+    client = SPARQLWrapper(server + "/sparql")
+    client.setMethod(method)
+    client.setReturnFormat(fmt)
+    client.setQuery(query)
+    with warnings.catch_warnings():
+        # SPARQLWrapper warns that it sends Accept: */* for JSON on CONSTRUCT; the `format=json` it also sends decides
+        warnings.filterwarnings("ignore", "Sending Accept header", RuntimeWarning)
+        return client.queryAndConvert()
+
+
+def _rows(converted: object, fmt: str) -> list[list[str]]:
+    """SELECT rows as text, from whichever form SPARQLWrapper converted them to."""
+    if fmt == "json":
+        doc = converted
+        assert isinstance(doc, dict)
+        return [[b[v]["value"] for v in doc["head"]["vars"]] for b in doc["results"]["bindings"]]
+    if fmt == "xml":
+        return [["".join(n.data for n in b.getElementsByTagName("literal")[0].childNodes)
+                 for b in r.getElementsByTagName("binding")]
+                for r in converted.getElementsByTagName("result")]  # type: ignore[attr-defined]
+    assert isinstance(converted, bytes)
+    lines = converted.decode("utf-8").splitlines()[1:]
+    return [[cell.strip('"').split('"@')[0] for cell in line.split("," if fmt == "csv" else "\t")] for line in lines]
+
+
+@pytest.mark.parametrize("method", [GET, POST])
+@pytest.mark.parametrize("fmt", SELECT_FORMATS)
+def test_sparqlwrapper_select_and_ask_in_every_format(server: str, fmt: str, method: str) -> None:
+    query = f"SELECT ?l WHERE {{ <{SAMSUNG}> <{RDFS.label}> ?l }}"
+    assert _rows(_wrapper(server, query, fmt, method), fmt) == [["Samsung"]]
+    answer = _wrapper(server, f"ASK {{ <{SAMSUNG}> ?p ?o }}", fmt, method)
+    if fmt == "json":
+        assert answer["boolean"] is True  # type: ignore[index]
+    elif fmt == "xml":
+        assert answer.getElementsByTagName("boolean")[0].firstChild.data == "true"  # type: ignore[attr-defined]
+    else:
+        assert isinstance(answer, bytes) and answer.decode().split()[-1] == "true"
+
+
+@pytest.mark.parametrize("method", [GET, POST])
+@pytest.mark.parametrize("fmt", GRAPH_FORMATS)
+@pytest.mark.parametrize("form", ["construct", "describe"])
+def test_sparqlwrapper_construct_and_describe_in_every_format(server: str, fmt: str, form: str, method: str) -> None:
+    query = (f"CONSTRUCT {{ <{SAMSUNG}> ?p ?o }} WHERE {{ <{SAMSUNG}> ?p ?o }}" if form == "construct"
+             else f"DESCRIBE <{SAMSUNG}>")
+    converted = _wrapper(server, query, fmt, method)
+    if isinstance(converted, bytes):  # N3 and Turtle come back as text (the server sends Turtle, which is N3)
+        converted = rdflib.Graph().parse(data=converted, format="turtle")
+    assert isinstance(converted, rdflib.Graph), type(converted)
+    assert SAMSUNG_LABEL in converted
+    assert len(set(converted.predicate_objects(SAMSUNG))) >= 8
+
+
+# ------------------------------------------------------------------- kg push to another kg server, with a token
+
+
+def _graph_size(base: str, graph: str) -> int:
+    query = f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}"
+    status, _, body = _get(base + "/sparql?query=" + urllib.request.quote(query), "application/sparql-results+json")
+    assert status == 200, body
+    return int(json.loads(body)["results"]["bindings"][0]["n"]["value"])
+
+
+def test_push_to_another_kg_server_with_a_bearer_token(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The target drops a graph (with its token); `kg push` without the token is refused, with it restores the
+    graph. The target keeps its own provenance graph, which push then leaves alone."""
+    from tests.live import run_kg
+
+    token = "push-test-token"
+    table2 = "https://w3id.org/interfirm/graph/table2"
+    local = open_store(make_settings(store="memory"))
+    try:
+        expected = len(local.graph(URIRef(table2)))
+    finally:
+        local.close()
+    with running_server(tmp_path_factory.mktemp("push-target"), env={"KG_UPDATE_TOKEN": token}) as target:
+        status, _, body = http(target + "/sparql", data=f"DROP GRAPH <{table2}>".encode(),
+                               headers={"Content-Type": "application/sparql-update",
+                                        "Authorization": f"Bearer {token}"})
+        assert status == 200, body
+        assert _graph_size(target, table2) == 0
+        source = tmp_path_factory.mktemp("push-source")
+        refused = run_kg(source, "push", "--endpoint", target + "/sparql")
+        assert refused.returncode == 4, refused.stderr
+        assert "403" in refused.stderr and "--token" in refused.stderr
+        pushed = run_kg(source, "push", "--endpoint", target + "/sparql", env={"KG_ENDPOINT_TOKEN": token})
+        assert pushed.returncode == 0, pushed.stderr
+        assert "pushed " in pushed.stdout and " graphs to " in pushed.stdout
+        assert "not pushed: <https://w3id.org/interfirm/graph/meta>" in pushed.stderr
+        assert _graph_size(target, table2) == expected > 0

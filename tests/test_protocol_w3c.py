@@ -221,7 +221,9 @@ def check_response(resp: TestResponse, req: HttpRequest) -> None:
 
 
 def test_manifest_is_present() -> None:
-    assert MANIFEST.is_file(), f"the W3C protocol manifest is missing at {MANIFEST} (copied into the repository with its licence)"
+    assert MANIFEST.is_file(), (
+        f"the W3C protocol manifest is missing at {MANIFEST} (copied into the repository with its licence)"
+    )
     assert len(TESTS) == 34
     assert {len(t.graph_data) for t in TESTS} == {0, 2, 3}
 

@@ -25,8 +25,15 @@ def rows_of(csv_bytes: bytes) -> list[list[str]]:
     return list(csv.reader(io.StringIO(csv_bytes.decode("utf-8"))))
 
 
+def normalise_cell(cell: str) -> str:
+    """Whitespace collapsed; the values of a GROUP_CONCAT list (separated by " | ") sorted, since SPARQL 1.1
+    leaves their order to the engine."""
+    cell = " ".join(cell.split())
+    return " | ".join(sorted(cell.split(" | "))) if " | " in cell else cell
+
+
 def normalise(rows: list[list[str]], ordered: bool) -> list[list[str]]:
-    out = [[" ".join(cell.split()) for cell in row] for row in rows]
+    out = [[normalise_cell(cell) for cell in row] for row in rows]
     return out if ordered else [out[0], *sorted(out[1:])]
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import queue
+import signal
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -40,6 +41,7 @@ class Request:
     named_graphs: Sequence[URIRef] | None
     tabular_format: str
     graph_format: str
+    limits_url: str = ""  # the document that explains the limits; a cut result links to it
 
 
 @dataclass(frozen=True)
@@ -132,15 +134,48 @@ _KINDS: dict[type, tuple[str, str]] = {
 }
 
 
+def limit_memory(megabytes: int) -> None:
+    """Cap this process's data segment (heap and private mappings; the store's mapped files do not count).
+
+    Past it, allocations fail: Python raises MemoryError, the engine aborts the process.
+    """
+    import resource
+
+    if megabytes > 0:
+        cap = megabytes * 1024 * 1024
+        _, hard = resource.getrlimit(resource.RLIMIT_DATA)
+        if hard != resource.RLIM_INFINITY:
+            cap = min(cap, hard)
+        resource.setrlimit(resource.RLIMIT_DATA, (cap, hard))
+
+
+def _memory_message(settings: Settings, what: str) -> str:
+    return (
+        f"the {what} needed more memory than the {settings.query_memory_mb} MB a query worker may use on this "
+        "endpoint, and was stopped"
+    )
+
+
+_MEMORY_HINT = (
+    "make it more selective (LIMIT, fewer joins, no ORDER BY over a huge result), or ask the operator for a "
+    "larger limit (KG_QUERY_MEMORY_MB)"
+)
+
+
 def _serve(settings: Settings, conn: Connection) -> None:
-    """The worker loop: open the store once, then answer requests until the pipe closes."""
+    """The worker loop: open the store once, then answer requests until the pipe closes (or memory ran out:
+    a process that hit its memory limit is replaced rather than trusted with the next request)."""
     from kg import results
     from kg.store import open_store
 
+    limit_memory(settings.query_memory_mb)
     try:
         store = open_store(settings)
     except errors.KgError as exc:
-        conn.send(("error", type(exc).__name__, str(exc)))
+        conn.send(("error", type(exc).__name__, exc.message, exc.hint))
+        return
+    except MemoryError:
+        conn.send(("error", "MemoryLimit", _memory_message(settings, "opening of the store")))
         return
     conn.send(("ready",))
     while True:
@@ -152,7 +187,10 @@ def _serve(settings: Settings, conn: Connection) -> None:
             try:
                 conn.send(_JOBS[type(req)](settings, req, store))
             except errors.KgError as exc:  # with its hint: an upload's client needs to know how to fix it
-                conn.send(("error", type(exc).__name__, str(exc)))
+                conn.send(("error", type(exc).__name__, exc.message, exc.hint))
+            except MemoryError:
+                conn.send(("error", "MemoryLimit", _memory_message(settings, _KINDS[type(req)][0])))
+                return
             except Exception as exc:  # pySHACL or engine failures are answered, not fatal
                 what = _KINDS[type(req)][0]
                 conn.send(("error", "StoreError", f"the {what} failed: {type(exc).__name__}: {exc}"))
@@ -167,16 +205,28 @@ def _serve(settings: Settings, conn: Connection) -> None:
             )
             fmt = req.graph_format if result.kind == "GRAPH" else req.tabular_format
             truncated = f"rows={settings.max_result_rows}" if result.truncated else ""
-            body = results.serialize(result, fmt)
+            body = results.serialize(result, fmt, links=_links(req, truncated))
             while len(body) > settings.max_result_bytes and _shrink(result):
                 truncated = f"bytes={settings.max_result_bytes}"
-                body = results.serialize(result, fmt)
+                body = results.serialize(result, fmt, links=_links(req, truncated))
             rows = len(result.rows) if result.kind == "SELECT" else None
             conn.send(("ok", Answer(result.kind, results.media_type(result, fmt), body, rows, truncated)))
         except errors.KgError as exc:
-            conn.send(("error", type(exc).__name__, exc.message))
+            conn.send(("error", type(exc).__name__, exc.message, exc.hint))
+        except MemoryError:
+            conn.send(("error", "MemoryLimit", _memory_message(settings, "query")))
+            return
         except Exception as exc:  # an engine failure must not kill the worker silently
             conn.send(("error", "StoreError", f"the query failed: {type(exc).__name__}: {exc}"))
+
+
+def limit_link(limits_url: str, truncated: str) -> str:
+    """The part of the limits document that explains a cut (`rows=N` or `bytes=N`)."""
+    return f"{limits_url}#result-{truncated.split('=', 1)[0]}"
+
+
+def _links(req: Request, truncated: str) -> list[str]:
+    return [limit_link(req.limits_url, truncated)] if truncated and req.limits_url else []
 
 
 def _shrink(result: object) -> bool:
@@ -229,7 +279,7 @@ class _Worker:
         msg = self.conn.recv()
         if msg[0] != "ready":
             self.kill()
-            raise _rebuild(msg[1], msg[2])
+            raise _rebuild(*msg[1:])
         self.ready = True
 
     def kill(self) -> None:
@@ -238,12 +288,20 @@ class _Worker:
         self.process.join(timeout=5)
         self.conn.close()
 
+    def exit_code(self) -> int | None:
+        """How a worker that closed its pipe ended (a negative number: the signal), once it is gone."""
+        self.process.join(timeout=2)
+        code = self.process.exitcode
+        self.kill()
+        return code
 
-def _rebuild(name: str, message: str) -> errors.KgError:
+
+def _rebuild(name: str, message: str, hint: str | None = None) -> errors.KgError:
+    """The error a worker reported, as its class (with its hint)."""
     cls = getattr(errors, name, errors.StoreError)
     if not (isinstance(cls, type) and issubclass(cls, errors.KgError)):
         cls = errors.StoreError
-    return cls(message)
+    return cls(message, hint=hint)
 
 
 class QueryExecutor:
@@ -268,9 +326,11 @@ class QueryExecutor:
         tabular_format: str = "json",
         graph_format: str = "turtle",
         timeout: float | None = None,
+        limits_url: str = "",
     ) -> Answer:
-        """Evaluate and serialise a query; QueryTimeout when it runs past `timeout` seconds."""
-        request = Request(sparql, bindings, default_graphs, named_graphs, tabular_format, graph_format)
+        """Evaluate and serialise a query; QueryTimeout when it runs past `timeout` seconds. A cut result links
+        to `limits_url` (see `kg.results.serialize`)."""
+        request = Request(sparql, bindings, default_graphs, named_graphs, tabular_format, graph_format, limits_url)
         return self._call(request, timeout)
 
     def validate(self, request: ValidateRequest, *, timeout: float | None = None) -> Any:
@@ -287,7 +347,7 @@ class QueryExecutor:
 
         try:
             return self._call(request, timeout)
-        except errors.QueryTimeout:
+        except (errors.QueryTimeout, errors.MemoryLimit, errors.StoreError):
             entry = committed(self.settings, request.request_id)
             if entry is None:
                 raise
@@ -323,10 +383,15 @@ class QueryExecutor:
                     f"the {what} was stopped after {limit:g} s, the time limit of this endpoint", hint=hint
                 )
             msg = worker.conn.recv()
+            if msg[0] == "error" and msg[1] == "MemoryLimit":  # that worker has exited: replace it
+                worker.kill()
+                worker = _Worker(self.settings, self._ctx)
         except (EOFError, OSError, BrokenPipeError) as exc:
-            worker.kill()
+            code = worker.exit_code()
             worker = _Worker(self.settings, self._ctx)
-            raise errors.StoreError("the query worker stopped unexpectedly") from exc
+            if code == -signal.SIGABRT and self.settings.query_memory_mb > 0:  # the engine's allocation failed
+                raise errors.MemoryLimit(_memory_message(self.settings, what), hint=_MEMORY_HINT) from exc
+            raise errors.StoreError(f"the query worker stopped unexpectedly while running the {what}") from exc
         finally:
             if self._closed:
                 worker.kill()
@@ -334,7 +399,9 @@ class QueryExecutor:
                 self._idle.put(worker)
         if msg[0] == "ok":
             return msg[1]
-        raise _rebuild(msg[1], msg[2])
+        if msg[1] == "MemoryLimit":
+            raise errors.MemoryLimit(msg[2], hint=_MEMORY_HINT)
+        raise _rebuild(*msg[1:])
 
     def close(self) -> None:
         """Stop every worker."""

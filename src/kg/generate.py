@@ -22,9 +22,9 @@ import rdflib
 from rdflib.namespace import RDF, RDFS, SKOS
 
 from kg.errors import InputError
-from kg.namespaces import IFC, IFD, PREFIXES
+from kg.namespaces import IFC, IFD, PREFIXES, SYNTHETIC
 
-GEN_BASE = str(IFD) + "gen/"
+GEN_BASE = str(SYNTHETIC)  # made-up data never shares the namespace of the paper's resources (`ifd:`)
 FIRST_YEAR, LAST_YEAR = 1980, 2024
 CASE_SIZE = 40  # entities described by one generated case
 POOL_SIZE = 200  # recent firms kept per country, sector and kind
@@ -207,7 +207,7 @@ class _Writer:
         self.count = 0
         self.prefixes = sorted(prefixes.items(), key=lambda kv: -len(kv[1]))
         if turtle:
-            head = "".join(f"PREFIX {p}: <{ns}>\n" for p, ns in sorted(prefixes.items()))
+            head = "".join(f"@prefix {p}: <{ns}> .\n" for p, ns in sorted(prefixes.items()))
             fh.write(head + "\n")
 
     def _short(self, term: str) -> str:
@@ -361,7 +361,7 @@ class Generator:
             (LABEL, _lit(f.name)),
             (f"<{_IFC}basedIn>", f"<{f.country.iri}>"),
             *((f"<{_IFC}inSector>", f"<{sector}>") for sector in f.sectors),
-            (f"<{_IFC}startYear>", _typed(str(f.founded), "gYear")),
+            (f"<{_IFC}startYear>", _typed(str(f.founded), "integer")),
             (DERIVED, case),
         ]
         w.block(s, pairs)
@@ -421,7 +421,7 @@ class Generator:
             (f"<{_IFC}direction>", f"<{entry.direction}>"),
             (f"<{_IFC}valueChainStage>", f"<{entry.stage}>"),
             (f"<{_IFC}inSector>", f"<{firms[0].sectors[0]}>"),
-            (f"<{_IFC}startYear>", _typed(str(year), "gYear")),
+            (f"<{_IFC}startYear>", _typed(str(year), "integer")),
             (SOURCE, self.source),
             (DERIVED, case),
         ]
@@ -588,7 +588,7 @@ def generate(
         )
     gen = Generator(vocabulary, seed, triples)
     prefixes = {k: PREFIXES[k] for k in ("bibo", "dcterms", "ifc", "ifd", "prov", "rdf", "rdfs", "xsd")}
-    prefixes["gen"] = gen.base
+    prefixes["syn"] = gen.base
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = output.with_name(output.name + ".partial")
     with open(tmp, "w", encoding="utf-8", newline="\n", buffering=1 << 20) as fh:

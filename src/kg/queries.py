@@ -11,7 +11,9 @@ A header looks like::
     #+     description: the firm's IRI
     #+     default: https://w3id.org/interfirm/id/firm-samsung
 
-Each parameter names a query variable (`?firm`) that the engine binds; the text is never edited.
+Each parameter names a query variable (`?firm`) that the engine binds; the text is never edited. An `iri`
+parameter may name the class of its values (`class: ifc:Firm`, a prefixed name or an IRI) for the pick-list of
+forms; without one, the class of the default value is used.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ class Parameter:
     type: str
     description: str = ""
     default: str | None = None
+    cls: str | None = None  # the class of an iri parameter's values (an absolute IRI), for pick-lists
 
     @property
     def required(self) -> bool:
@@ -67,9 +70,10 @@ class Parameter:
                 raise ParameterError(f"{problem} a decimal number, got {raw!r}")
             return Literal(value, datatype=XSD.decimal)
         if self.type == "year":
-            if not re.fullmatch(r"-?\d{4}", value):
+            # years are xsd:integer in the graph (xsd:gYear is outside the OWL 2 datatype map)
+            if not re.fullmatch(r"\d{4}", value):
                 raise ParameterError(f"{problem} a four-digit year, got {raw!r}")
-            return Literal(value, datatype=XSD.gYear)
+            return Literal(int(value), datatype=XSD.integer)
         if self.type == "language":
             if not _LANG.match(value):
                 raise ParameterError(f"{problem} a language tag such as en, got {raw!r}")
@@ -121,6 +125,7 @@ class SavedQuery:
                     "description": p.description,
                     "default": p.default,
                     "required": p.required,
+                    **({"class": p.cls} if p.cls else {}),
                 }
                 for p in self.params
             ],
@@ -128,11 +133,18 @@ class SavedQuery:
 
 
 def parse_saved_query(path: Path) -> SavedQuery:
-    """Read one `.rq` file and its decorators."""
+    """Read one `.rq` file of the catalogue and its decorators (a `#+ summary:` is required)."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise InputError(f"cannot read the query: {exc}", source=str(path)) from exc
+    return parse_query_text(text, name=path.stem, source=str(path), path=path)
+
+
+def parse_query_text(
+    text: str, *, name: str, source: str, path: Path | None = None, require_summary: bool = True
+) -> SavedQuery:
+    """A query and its `#+` decorators, if any; without `require_summary` any SPARQL text will do."""
     header = []
     for line in text.splitlines():
         if line.startswith("#+"):
@@ -142,39 +154,58 @@ def parse_saved_query(path: Path) -> SavedQuery:
     try:
         meta = yaml.safe_load("\n".join(header)) or {}
     except yaml.YAMLError as exc:
-        raise InputError(f"the #+ header is not valid YAML: {exc}", source=str(path)) from exc
-    if not isinstance(meta, dict) or not meta.get("summary"):
-        raise InputError("a saved query needs a '#+ summary:' line", source=str(path), line=1)
+        raise InputError(f"the #+ header is not valid YAML: {exc}", source=source) from exc
+    if not isinstance(meta, dict):
+        raise InputError("the #+ header must be YAML keys (summary:, params:, ...)", source=source, line=1)
+    if require_summary and not meta.get("summary"):
+        raise InputError("a saved query needs a '#+ summary:' line", source=source, line=1)
+    path = path or Path(source)
     params = []
     for raw in meta.get("params") or []:
         if not isinstance(raw, dict) or "name" not in raw:
-            raise InputError("each '#+ params:' entry needs a name", source=str(path))
+            raise InputError("each '#+ params:' entry needs a name", source=source)
         ptype = str(raw.get("type", "string"))
         if ptype not in PARAM_TYPES:
             raise InputError(
                 f"parameter {raw['name']!r} has unknown type {ptype!r}",
-                source=str(path),
+                source=source,
                 hint=f"use one of {', '.join(PARAM_TYPES)}",
             )
-        name = str(raw["name"])
-        if not _VAR.match(name):
-            raise InputError(f"parameter name {name!r} is not a SPARQL variable name", source=str(path))
-        if not re.search(r"[?$]" + re.escape(name) + r"\b", text):
-            raise InputError(f"parameter {name!r} is not a variable of the query", source=str(path))
+        pname = str(raw["name"])
+        if not _VAR.match(pname):
+            raise InputError(f"parameter name {pname!r} is not a SPARQL variable name", source=source)
+        if not re.search(r"[?$]" + re.escape(pname) + r"\b", text):
+            raise InputError(f"parameter {pname!r} is not a variable of the query", source=source)
         default = raw.get("default")
+        cls = _class_iri(raw.get("class"), source, pname)
         params.append(
-            Parameter(name, ptype, str(raw.get("description", "")), None if default is None else str(default))
+            Parameter(pname, ptype, str(raw.get("description", "")), None if default is None else str(default), cls)
         )
     tags = meta.get("tags") or []
     return SavedQuery(
-        name=path.stem,
+        name=name,
         path=path,
         text=text,
-        summary=str(meta["summary"]).strip(),
+        summary=str(meta.get("summary") or "").strip(),
         description=str(meta.get("description", "")).strip(),
         tags=tuple(str(t) for t in (tags if isinstance(tags, list) else [tags])),
         params=tuple(params),
     )
+
+
+def _class_iri(value: object, source: str, name: str) -> str | None:
+    """A parameter's `class:` as an absolute IRI (prefixed names use the project's prefixes)."""
+    if value is None:
+        return None
+    from kg.namespaces import PREFIXES
+
+    text = str(value).strip()
+    prefix, sep, local = text.partition(":")
+    if sep and prefix in PREFIXES and not local.startswith("//"):
+        text = PREFIXES[prefix] + local
+    if not is_absolute_iri(text):
+        raise InputError(f"parameter {name!r}: class {value!r} is not an IRI or a known prefixed name", source=source)
+    return text
 
 
 class QueryCatalog:

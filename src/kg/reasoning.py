@@ -50,10 +50,8 @@ def check_graph(graph: rdflib.Graph) -> ReasonerVerdict:
         with contextlib.redirect_stderr(noise):
             world.get_ontology(path.as_uri()).load()
             try:
-                # HermiT does not support xsd:gYear; years are checked by the SHACL shapes instead.
-                owlready2.sync_reasoner_hermit(
-                    world, infer_property_values=False, debug=0, ignore_unsupported_datatypes=True
-                )
+                # HermiT's default options: every datatype the graph uses is in the OWL 2 datatype map
+                owlready2.sync_reasoner_hermit(world, infer_property_values=False, debug=0)
             except owlready2.OwlReadyInconsistentOntologyError as exc:
                 return ReasonerVerdict(False, [], str(exc)[:2000])
             except owlready2.OwlReadyJavaError as exc:

@@ -10,6 +10,7 @@ from rdflib.plugins.sparql import prepareQuery
 from rdflib.term import Identifier, URIRef, Variable
 
 from kg.errors import QuerySyntaxError
+from kg.queryerrors import explain
 from kg.store.base import Quad, QueryResult, Store, Triple, capped
 
 
@@ -44,7 +45,7 @@ class MemoryStore(Store):
         try:
             prepared = prepareQuery(sparql)
         except Exception as exc:
-            raise QuerySyntaxError(f"the query does not parse: {_message(exc)}") from exc
+            raise QuerySyntaxError(explain(sparql, _message(exc))) from exc
         target: rdflib.Graph = self._ds
         if default_graphs is not None or named_graphs is not None:
             target = self._restricted(default_graphs or [], named_graphs or [])
@@ -106,6 +107,8 @@ class MemoryStore(Store):
                     continue
                 seen.add((s, p, o))
                 yield s, p, o
+    def triples(self, name: URIRef) -> Iterator[tuple[Identifier, Identifier, Identifier]]:
+        yield from self._ds.graph(name)
 
     def __len__(self) -> int:
         return sum(1 for _ in self.quads())

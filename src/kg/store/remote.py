@@ -13,12 +13,12 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 import rdflib
 from rdflib.term import BNode, Identifier, Literal, URIRef
 
-from kg.errors import QuerySyntaxError, StoreError
+from kg.errors import Forbidden, QuerySyntaxError, StoreError
 from kg.store.base import Quad, QueryResult, Store, capped, with_values
 
 _SRX = "{http://www.w3.org/2005/sparql-results#}"
@@ -36,17 +36,23 @@ class RemoteStore(Store):
         update_endpoint: str | None = None,
         user: str | None = None,
         password: str | None = None,
+        token: str | None = None,
         timeout: float = 60.0,
     ) -> None:
         self.endpoint = endpoint
         self.update_endpoint = update_endpoint or endpoint
         self.timeout = timeout
         self._auth = None
-        if user:
-            token = base64.b64encode(f"{user}:{password or ''}".encode()).decode()
-            self._auth = f"Basic {token}"
+        if token:
+            self._auth = f"Bearer {token}"
+        elif user:
+            basic = base64.b64encode(f"{user}:{password or ''}".encode()).decode()
+            self._auth = f"Basic {basic}"
 
-    def _post(self, url: str, body: bytes, content_type: str, accept: str) -> bytes:
+    def _post(
+        self, url: str, body: bytes, content_type: str, accept: str, headers: dict[str, str] | None = None
+    ) -> bytes:
+        """POST and read the answer; `headers` (when given) receives the response's headers."""
         req = urllib.request.Request(url, data=body, method="POST")
         req.add_header("Content-Type", content_type)
         req.add_header("Accept", accept)
@@ -54,11 +60,19 @@ class RemoteStore(Store):
             req.add_header("Authorization", self._auth)
         try:
             with urllib.request.urlopen(req, timeout=self.timeout) as resp:
+                if headers is not None:
+                    headers.update(resp.headers.items())
                 return resp.read()
         except urllib.error.HTTPError as exc:
             detail = exc.read()[:1000].decode("utf-8", "replace")
             if exc.code == 400:
                 raise QuerySyntaxError(f"the remote endpoint refused the query: {detail.strip()}") from exc
+            if exc.code in (401, 403):
+                raise Forbidden(
+                    f"the remote endpoint {url} answered {exc.code}: {detail.strip()}",
+                    hint="give credentials: --user and --password (HTTP Basic), or --token (Bearer, such as "
+                    "another kg server's update token); or KG_ENDPOINT_USER/KG_ENDPOINT_PASSWORD/KG_ENDPOINT_TOKEN",
+                ) from exc
             raise StoreError(f"the remote endpoint {url} answered {exc.code}: {detail.strip()}") from exc
         except (urllib.error.URLError, TimeoutError, OSError) as exc:
             raise StoreError(f"cannot reach the SPARQL endpoint {url}: {exc}") from exc
@@ -75,24 +89,48 @@ class RemoteStore(Store):
         )
 
     def load_graph(
-        self, name: URIRef, triples: Iterable[tuple[Identifier, Identifier, Identifier]], *, chunk: int = 2000
+        self,
+        name: URIRef,
+        triples: Iterable[tuple[Identifier, Identifier, Identifier]],
+        *,
+        chunk: int = 2000,
+        chunk_chars: int = 90_000,
+        progress: Callable[[int], object] | None = None,
     ) -> int:
-        """Replace one named graph with these triples; returns how many were sent."""
-        self.update(f"DROP SILENT GRAPH <{name}>")
+        """Replace one named graph with these triples; returns how many were sent (`progress` hears each chunk).
+
+        The first request drops the graph and inserts the first chunk (`DROP SILENT GRAPH ; INSERT DATA`, so a
+        small graph is replaced in one request); each INSERT DATA holds at most `chunk` triples and about
+        `chunk_chars` characters (a kg server takes updates of up to 100,000).
+        """
+        drop = f"DROP SILENT GRAPH <{name}>"
         batch: list[str] = []
+        size = 0
         sent = 0
+
+        def flush() -> None:
+            nonlocal drop, batch, size, sent
+            insert = f"INSERT DATA {{ GRAPH <{name}> {{\n" + "\n".join(batch) + "\n} }"
+            self.update(f"{drop} ;\n{insert}" if drop else insert)
+            if progress is not None:
+                progress(len(batch))
+            drop, sent, batch, size = "", sent + len(batch), [], 0
+
         for s, p, o in triples:
             if isinstance(s, BNode) or isinstance(o, BNode):
                 s = _skolem(s, name)
                 o = _skolem(o, name)
-            batch.append(f"{s.n3()} {p.n3()} {o.n3()} .")
+            line = f"{s.n3()} {p.n3()} {o.n3()} ."
+            if batch and size + len(line) > chunk_chars:
+                flush()
+            batch.append(line)
+            size += len(line) + 1
             if len(batch) >= chunk:
-                self.update(f"INSERT DATA {{ GRAPH <{name}> {{\n" + "\n".join(batch) + "\n} }")
-                sent += len(batch)
-                batch = []
+                flush()
         if batch:
-            self.update(f"INSERT DATA {{ GRAPH <{name}> {{\n" + "\n".join(batch) + "\n} }")
-            sent += len(batch)
+            flush()
+        elif drop:
+            self.update(drop)
         return sent
 
     def query(
@@ -114,7 +152,8 @@ class RemoteStore(Store):
             "application/sparql-results+xml;q=1.0, application/sparql-results+json;q=0.9, "
             "application/n-triples;q=0.8, text/turtle;q=0.7"
         )
-        raw = self._post(self.endpoint, body, "application/x-www-form-urlencoded", accept)
+        answered: dict[str, str] = {}
+        raw = self._post(self.endpoint, body, "application/x-www-form-urlencoded", accept, answered)
         result = _parse_answer(raw)
         if result.kind == "SELECT":
             result.rows, result.truncated = capped(result.rows, max_rows)
@@ -124,6 +163,10 @@ class RemoteStore(Store):
                 result.graph = rdflib.Graph()
                 for t in triples:
                     result.graph.add(t)
+        cut = {k.lower(): v for k, v in answered.items()}.get("x-result-truncated")
+        if cut:  # the endpoint cut the result itself (interfirm-kg says so in this header)
+            result.truncated = True
+            result.cut_by = f"{self.endpoint} answered with at most its limit ({cut})"
         return result
 
     def graph_names(self) -> list[URIRef]:

@@ -1,132 +1,93 @@
-"""Linked Data: a page for every IRI (`/resource?iri=`, and `/id/...` for our own), and the ontology's documentation."""
+"""Linked Data: a page for every IRI (`/resource?iri=`), our own IRIs at their own paths (`/id/...`, `/graph/...`,
+`/ontology`) whatever the server's public base, by content negotiation: HTML for browsers, RDF for the rest."""
 
 from __future__ import annotations
 
-import math
-
-import rdflib
-from flask import Blueprint, Response, abort, render_template, request
+from flask import Blueprint, Response, render_template, request
 from rdflib import URIRef
-from rdflib.namespace import OWL, RDF, RDFS, SKOS
+from rdflib.namespace import OWL
 
-from kg.errors import InputError, NotFound
-from kg.namespaces import IFC, IFD
-from kg.results import GRAPH_FORMATS, short
+from kg.errors import InputError, NotFound, QuerySyntaxError
+from kg.namespaces import GRAPH, IFD, ONTOLOGY_IRI, SYNTHETIC
+from kg.results import GRAPH_FORMATS
 from kg.sparqltext import is_absolute_iri
 from kg.web import conneg
+from kg.web.describe import DESCRIBE, PAGE, SORT_ALL, Describer, Group
+from kg.web.links import add_link_header, alternates, href, local_path
 from kg.web.services import current
 
 bp = Blueprint("linked", __name__)
+bp.add_app_template_filter(href, "href")
 
-# The IRI (?s or ?o) is bound by the store: a VALUES block at the start of the WHERE clause
-# (`kg.store.base.with_values`; rdflib's initBindings in the memory store). Duplicate rows from several labels
-# are dropped in Python (`_first`, the first label in sort order wins), not by GROUP BY.
-_OUT = """PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
-SELECT ?p ?o ?label WHERE { ?s ?p ?o OPTIONAL { ?o rdfs:label ?label } } ORDER BY ?p ?o ?label LIMIT 2000"""
-_IN = """PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
-SELECT ?s ?p ?label WHERE { ?s ?p ?o OPTIONAL { ?s rdfs:label ?label } } ORDER BY ?p ?s ?label LIMIT 2000"""
-_EXISTS = "ASK { { ?s ?p ?o } UNION { ?x ?q ?s } }"
-_DESCRIBE = "CONSTRUCT { ?s ?p ?o . ?x ?q ?s } WHERE { { ?s ?p ?o } UNION { ?x ?q ?s } }"
-_PROVENANCE = """PREFIX prov: <http://www.w3.org/ns/prov#> PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
-SELECT ?part ?label WHERE { ?s prov:wasDerivedFrom ?part OPTIONAL { ?part rdfs:label ?label } } ORDER BY ?part ?label"""
-_NETWORK = """PREFIX ifc: <https://w3id.org/interfirm/ontology#> PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
-SELECT ?a ?agreement ?p ?partner WHERE {
-  ?a ifc:hasPartner ?s , ?p . FILTER (?p != ?s)
-  OPTIONAL { ?a rdfs:label ?agreement } OPTIONAL { ?p rdfs:label ?partner }
-} ORDER BY ?p ?a ?agreement ?partner"""
+_GRAPH_EXISTS = "ASK { GRAPH ?g { ?s ?p ?o } }"
+_GRAPH_CONTENT = "CONSTRUCT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }"
+_GRAPH_SIZE = "SELECT (COUNT(*) AS ?n) (COUNT(DISTINCT ?s) AS ?m) WHERE { GRAPH ?g { ?s ?p ?o } }"
 
 
-def _first(rows: list[dict], *keys: str) -> list[dict]:
-    """The first row for each combination of `keys` (rows come sorted, so the first label wins)."""
-    seen: set[tuple] = set()
-    out = []
-    for row in rows:
-        key = tuple((row[k]["type"], row[k]["value"]) for k in keys)
-        if key not in seen:
-            seen.add(key)
-            out.append(row)
-    return out
+def _page_url(view_url: str):  # type: ignore[no-untyped-def]
+    """A function for the template: the URL of one group's page (or of the whole page when the group is None)."""
+    from urllib.parse import urlencode
+
+    def url(group: Group | None, page: int) -> str:
+        base = view_url
+        if group is None:
+            return base
+        args = {"dir": group.direction, "page": page}
+        if group.property.get("iri"):
+            args["p"] = group.property["iri"]
+        return f"{base}{'&' if '?' in base else '?'}{urlencode(args)}"
+
+    return url
 
 
-def _term(binding: dict) -> dict:
-    value = binding["value"]
-    if binding["type"] == "uri":
-        return {"iri": value, "text": short(URIRef(value))}
-    if binding["type"] == "bnode":
-        return {"text": "_:" + value}
-    extra = f" @{binding['xml:lang']}" if "xml:lang" in binding else ""
-    return {"text": value + extra, "literal": True}
+def _focus() -> tuple[str, str | None, int] | None:
+    """The group a request asks for (`dir`, `p`, `page`), if any."""
+    direction = request.args.get("dir")
+    if not direction:
+        return None
+    if direction not in ("out", "in", "instances"):
+        raise InputError(f"dir must be out, in or instances, not {direction!r}", source="dir parameter")
+    prop = request.args.get("p")
+    if direction != "instances" and (not prop or not is_absolute_iri(prop)):
+        raise InputError("give the property as an absolute IRI in p=", source="p parameter")
+    try:
+        page = int(request.args.get("page", "1"))
+    except ValueError:
+        raise InputError("page must be a number", source="page parameter") from None
+    return direction, prop, page
 
 
-def network_svg(name: str, links: list[dict]) -> str:
-    """A star picture of a firm's partners: the firm in the centre, one spoke per partner."""
-    partners: dict[str, str] = {}
-    for row in links:
-        partners.setdefault(row["p"]["value"], row.get("partner", {}).get("value", short(URIRef(row["p"]["value"]))))
-    n = max(len(partners), 1)
-    size, r = 520, 190
-    cx = cy = size / 2
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {size} {size}" width="{size}" height="{size}" '
-        'role="img" aria-label="partnership network">'
-    ]
-    for i, (iri, label) in enumerate(sorted(partners.items(), key=lambda kv: kv[1])):
-        angle = 2 * math.pi * i / n - math.pi / 2
-        x, y = cx + r * math.cos(angle), cy + r * math.sin(angle)
-        parts.append(f'<line x1="{cx:.0f}" y1="{cy:.0f}" x2="{x:.0f}" y2="{y:.0f}" stroke="#888"/>')
-        href = f"/resource?iri={_q(iri)}"
-        parts.append(
-            f'<a href="{href}"><circle cx="{x:.0f}" cy="{y:.0f}" r="7" fill="#2a6"/>'
-            f'<text x="{x:.0f}" y="{y - 12:.0f}" text-anchor="middle" font-size="12">{_esc(label)}</text></a>'
-        )
-    parts.append(
-        f'<circle cx="{cx:.0f}" cy="{cy:.0f}" r="10" fill="#c33"/>'
-        f'<text x="{cx:.0f}" y="{cy + 26:.0f}" text-anchor="middle" font-size="13" font-weight="bold">'
-        f"{_esc(name)}</text></svg>"
-    )
-    return "".join(parts)
-
-
-def _q(iri: str) -> str:
-    from urllib.parse import quote
-
-    return quote(iri, safe="")
-
-
-def _esc(text: str) -> str:
-    from markupsafe import escape
-
-    return str(escape(text))
-
-
-def describe(iri: URIRef) -> Response:
+def describe(iri: URIRef, *, view_url: str, graph: dict | None = None) -> Response:
+    """The page of `iri` (HTML for a browser), or its description in the RDF syntax the client asks for."""
     svc = current()
+    describer = Describer(svc, iri)
+    try:
+        known = describer.exists()
+    except QuerySyntaxError:  # not an IRI the store accepts (a control character in a path, say)
+        raise NotFound(f"no resource <{iri}>") from None
     if not conneg.prefers_html():
-        fmt = conneg.graph_format()
-        if b"true" not in svc.query(_EXISTS, bindings={"s": iri}).body:
+        if not known:
             raise NotFound(f"nothing is known about <{iri}>")
-        return conneg.answer_response(svc.query(_DESCRIBE, bindings={"s": iri}, graph_format=fmt))
-    out = _first(svc.select(_OUT, {"s": iri}), "p", "o")
-    incoming = _first(svc.select(_IN, {"o": iri}), "s", "p")
-    if not out and not incoming:
+        resp = conneg.answer_response(svc.query(DESCRIBE, bindings={"s": iri}, graph_format=conneg.graph_format()))
+        return add_link_header(resp, view_url, html=False)
+    if not known and graph is None:
         raise NotFound(f"nothing is known about <{iri}>")
-    rows = [{"p": _term(b["p"]), "o": _term(b["o"]), "label": b.get("label", {}).get("value")} for b in out]
-    inc = [{"s": _term(b["s"]), "p": _term(b["p"]), "label": b.get("label", {}).get("value")} for b in incoming]
-    label = next((r["o"]["text"] for r in rows if r["p"].get("iri") == str(RDFS.label)), short(iri))
-    label = label.removesuffix(" @en")
-    types = [r for r in rows if r["p"].get("iri") == str(RDF.type)]
-    provenance = [
-        {"part": _term(b["part"]), "label": b.get("label", {}).get("value")}
-        for b in _first(svc.select(_PROVENANCE, {"s": iri}), "part")
-    ]
-    network = _first(svc.select(_NETWORK, {"s": iri}), "a", "p")
-    svg = network_svg(label, network) if network else None
+    from kg.web.network import network_context
+
+    d = describer.describe(_focus())
+    extra = network_context(iri) if d.focus is None and graph is None else {}
     html = render_template(
-        "resource.html", iri=str(iri), label=label, types=types, rows=rows, incoming=inc, provenance=provenance, svg=svg
+        "resource.html",
+        d=d,
+        focus=d.focus is not None,
+        graph=graph,
+        alternates=alternates(view_url),
+        page_url=_page_url(view_url),
+        page_size=PAGE,
+        sort_all=SORT_ALL,
+        **extra,
     )
-    resp = Response(html, mimetype="text/html")
-    resp.headers["Vary"] = "Accept"
-    return resp
+    return add_link_header(Response(html, mimetype="text/html"), view_url, html=True)
 
 
 @bp.get("/resource")
@@ -134,58 +95,68 @@ def resource() -> Response:
     iri = request.args.get("iri", "").strip()
     if not is_absolute_iri(iri):
         raise InputError("give an absolute IRI as ?iri=", source="iri parameter")
-    return describe(URIRef(iri))
+    from urllib.parse import quote
+
+    return describe(URIRef(iri), view_url="/resource?iri=" + quote(iri, safe=""))
 
 
 @bp.get("/id/<path:rest>")
 def own_resource(rest: str) -> Response:
-    """Our own IRIs resolve at their own path when this server's public base matches the namespace."""
-    base = current().settings.public_base.rstrip("/") + "/"
-    if base != request.url_root:
-        abort(404)
-    return describe(IFD[rest])
+    """This dataset's IRIs (`https://w3id.org/interfirm/id/...`) at their own path, whatever the public base."""
+    iri = IFD[rest]
+    if not is_absolute_iri(str(iri)):
+        raise NotFound(f"no such resource: {request.path}")
+    return describe(iri, view_url=local_path(str(iri)) or request.path)
+
+
+@bp.get("/synthetic/<path:rest>")
+def synthetic_resource(rest: str) -> Response:
+    """What `kg generate` made up (`https://w3id.org/interfirm/synthetic/...`) resolves at its own path too."""
+    iri = SYNTHETIC[rest]
+    if not is_absolute_iri(str(iri)):
+        raise NotFound(f"no such resource: {request.path}")
+    return describe(iri, view_url=local_path(str(iri)) or request.path)
+
+
+@bp.get("/graph/<path:rest>")
+def named_graph(rest: str) -> Response:
+    """A named graph's IRI: its triples for an RDF client, a page about it (size, provenance) for a browser."""
+    iri = GRAPH[rest]
+    svc = current()
+    try:
+        exists = is_absolute_iri(str(iri)) and b"true" in svc.query(_GRAPH_EXISTS, bindings={"g": iri}).body
+    except QuerySyntaxError:  # not an IRI the store accepts
+        exists = False
+    if not exists:
+        raise NotFound(f"no named graph <{iri}>")
+    view_url = local_path(str(iri)) or request.path
+    if not conneg.prefers_html():
+        answer = svc.query(_GRAPH_CONTENT, bindings={"g": iri}, graph_format=conneg.graph_format())
+        return add_link_header(conneg.answer_response(answer), view_url, html=False)
+    size = svc.select(_GRAPH_SIZE, {"g": iri})[0]
+    graph = {
+        "triples": int(size["n"]["value"]),
+        "subjects": int(size["m"]["value"]),
+        "downloads": alternates(view_url),
+    }
+    return describe(iri, view_url=view_url, graph=graph)
 
 
 @bp.get("/ontology")
-def ontology() -> Response:
-    g = current().ontology_graph()
+@bp.get("/ontology/<version>")
+def ontology(version: str | None = None) -> Response:
+    """The ontology (its IRI, and its version IRI): documentation for a browser, else RDF."""
+    from kg.web.ontology_doc import document
+
+    svc = current()
+    g = svc.ontology_graph()
+    if version is not None and str(g.value(ONTOLOGY_IRI, OWL.versionIRI) or "") != f"{ONTOLOGY_IRI}/{version}":
+        raise NotFound(f"no ontology version {version!r}", hint="/ontology is the current version")
+    view_url = request.path
     if not conneg.prefers_html():
         media, name = GRAPH_FORMATS[conneg.graph_format()]
         resp = Response(g.serialize(format=name, encoding="utf-8"), mimetype=media)
-        resp.headers["Vary"] = "Accept"
-        return resp
-
-    def terms(kind: URIRef) -> list[dict]:
-        out = []
-        for t in sorted(set(g.subjects(RDF.type, kind))):
-            if not str(t).startswith(str(IFC)):
-                continue
-            out.append(
-                {
-                    "id": str(t)[len(str(IFC)) :],
-                    "iri": str(t),
-                    "label": str(g.value(t, RDFS.label) or ""),
-                    "definition": str(g.value(t, SKOS.definition) or ""),
-                    "super": [short(s) for s in g.objects(t, RDFS.subClassOf) if isinstance(s, URIRef)]
-                    + [short(s) for s in g.objects(t, RDFS.subPropertyOf) if isinstance(s, URIRef)],
-                    "domain": [short(s) for s in g.objects(t, RDFS.domain) if isinstance(s, URIRef)],
-                    "range": [short(s) for s in g.objects(t, RDFS.range) if isinstance(s, URIRef)],
-                    "types": [short(s) for s in g.objects(t, RDF.type) if s != OWL.NamedIndividual],
-                }
-            )
-        return out
-
-    header = URIRef("https://w3id.org/interfirm/ontology")
-    html = render_template(
-        "ontology.html",
-        title=str(g.value(header, rdflib.namespace.DCTERMS.title) or "Ontology"),
-        description=str(g.value(header, rdflib.namespace.DCTERMS.description) or ""),
-        version=str(g.value(header, OWL.versionInfo) or ""),
-        classes=terms(OWL.Class),
-        object_properties=terms(OWL.ObjectProperty),
-        datatype_properties=terms(OWL.DatatypeProperty),
-        individuals=terms(OWL.NamedIndividual),
-    )
-    resp = Response(html, mimetype="text/html")
-    resp.headers["Vary"] = "Accept"
-    return resp
+        return add_link_header(resp, view_url, html=False)
+    doc = svc.per_generation("ontology-doc", lambda: document(g))
+    html = render_template("ontology.html", doc=doc, alternates=alternates(view_url))
+    return add_link_header(Response(html, mimetype="text/html"), view_url, html=True)

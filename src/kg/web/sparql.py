@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Callable
 from urllib.parse import parse_qs
 
 from flask import Blueprint, Response, request
@@ -12,9 +13,10 @@ from rdflib import URIRef
 from werkzeug.exceptions import UnsupportedMediaType
 
 from kg.errors import InputError, QuerySyntaxError
+from kg.executor import Answer
 from kg.sparqltext import is_absolute_iri, is_update, mask
-from kg.web import conneg
-from kg.web.auth import require_update_token
+from kg.web import conneg, preview
+from kg.web.auth import client_agent, require_update_token
 from kg.web.services import current
 
 bp = Blueprint("sparql", __name__)
@@ -78,7 +80,7 @@ def _update(texts: list[str], fields: dict[str, list[str]]) -> Response:
         using=_iris(fields, "using-graph-uri") or (),
         using_named=_iris(fields, "using-named-graph-uri") or (),
         base=_base(),
-        agent=request.remote_addr or "unknown",
+        agent=client_agent(),
     )
     body = {"applied": True, "update": result.graph, "quads": result.quads, "seconds": result.seconds}
     return Response(json.dumps(body, indent=2) + "\n", status=200, mimetype="application/json")
@@ -149,19 +151,38 @@ def endpoint() -> Response:
         )
     if is_update(text):
         raise _not_a_query()
+    bindings = preview.bindings_from(fields) or None
+    if conneg.prefers_html():
+        from kg.web.ui import results_page
+
+        return results_page(text, bindings, _iris(fields, "default-graph-uri"), _iris(fields, "named-graph-uri"))
     tabular, graph = conneg.result_formats()
     run = functools.partial(
         current().query,
+        bindings=bindings,
         default_graphs=_iris(fields, "default-graph-uri"),
         named_graphs=_iris(fields, "named-graph-uri"),
         tabular_format=tabular,
         graph_format=graph,
     )
+    answer = run_with_base(run, text)
+    rows = preview.preview_size(fields)
+    total = None
+    if rows is not None:
+        answer, total = preview.cut(answer, rows)
+    resp = preview.mark_preview(conneg.answer_response(answer), rows or 0, total)
+    if fields.get("download"):
+        resp.headers["Content-Disposition"] = f"attachment; filename={preview.filename(answer.media_type)}"
+    return resp
+
+
+def run_with_base(run: Callable[[str], Answer], text: str) -> Answer:
+    """`run(text)` with this endpoint's IRI as the base of relative IRIs; a parser error is reported against
+    the text as sent (its own line and column)."""
     based = _with_base(text)
     try:
-        answer = run(based)
+        return run(based)
     except QuerySyntaxError:
         if based == text:
             raise
-        answer = run(text)  # for the parser's message at the user's own line and column
-    return conneg.answer_response(answer)
+        return run(text)

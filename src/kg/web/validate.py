@@ -10,7 +10,7 @@ from werkzeug.exceptions import UnsupportedMediaType
 
 from kg import rdfio
 from kg.errors import InputError
-from kg.web.auth import require_update_token
+from kg.web.auth import client_agent, require_update_token
 from kg.web.services import current
 
 bp = Blueprint("validate", __name__)
@@ -26,10 +26,10 @@ REPORT_FORMATS = {
 def _uploaded() -> tuple[bytes, str]:
     """The request body and its rdflib format (Turtle, N-Triples, JSON-LD or RDF/XML); parsed in a query worker."""
     fmt = rdfio.PARSE_FORMATS.get(request.mimetype)
-    if fmt is None or fmt in ("trig", "nquads"):
+    if fmt is None:
         raise UnsupportedMediaType(
             f"unsupported Content-Type {request.mimetype or '(none)'!r}; send text/turtle, application/n-triples, "
-            "application/ld+json or application/rdf+xml"
+            "application/n-quads, application/trig, application/ld+json or application/rdf+xml"
         )
     body = request.get_data()
     if not body.strip():
@@ -46,7 +46,7 @@ def add_case() -> Response:
         body,
         fmt,
         source_name=request.headers.get("X-Source-Name", "POST /cases"),
-        agent=request.remote_addr or "unknown",
+        agent=client_agent(),
     )
     payload = {
         "graph": str(result.graph),
