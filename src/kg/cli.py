@@ -181,7 +181,7 @@ def ingest(settings: Settings, files: tuple[Path, ...], dry_run: bool, agent: st
     from kg import progress
     from kg.ingest import ingest_files
 
-    with progress.Stages() as stages:
+    with progress.Stages(f"ingesting {len(files)} file(s)") as stages:
         result = ingest_files(
             settings, list(files), agent=agent, dry_run=dry_run, progress=stages, processes=os.cpu_count() or 1
         )
@@ -287,7 +287,7 @@ def validate(settings: Settings, files: tuple[Path, ...], fmt: str) -> None:
     from kg.validation import validate as run
 
     timer = progress.Timer()
-    with progress.Stages() as stages:
+    with progress.Stages(f"validating {len(files)} file(s)" if files else "validating the store's data") as stages:
         report = run(settings, list(files) or None, progress=stages, processes=os.cpu_count() or 1)
     click.echo(report.render(fmt), nl=False)
     n_v = len(report.violations)

@@ -47,6 +47,7 @@ SUFFIX_FORMATS: dict[str, str] = {
 DATASET_FORMATS = ("nquads", "trig")  # the syntaxes that hold named graphs
 _DOCTYPE = re.compile(rb"<!\s*+(DOCTYPE|ENTITY)", re.IGNORECASE)
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*+:")
 
 
 def format_for_path(path: Path) -> str:
@@ -198,6 +199,14 @@ def _parse(
                         "(an escape such as \\uD800 that is half of a pair, not a character)",
                         source=source,
                         hint="write the character itself, or its \\U escape",
+                    )
+                if isinstance(term, rdflib.URIRef) and not is_absolute_iri(term) and _SCHEME.match(term):
+                    shown = "".join(c if c.isprintable() and c != " " else f"\\u{ord(c):04X}" for c in term)
+                    raise InputError(
+                        f"the term <{shown}> cannot be stored: an IRI holds no spaces, control characters or "
+                        "any of < > \" { } | \\ ^ `",
+                        source=source,
+                        hint="percent-encode the character (%20 for a space) or remove it",
                     )
                 if isinstance(term, rdflib.URIRef) and not is_absolute_iri(term):
                     raise InputError(
