@@ -118,6 +118,7 @@ def extend(settings: Settings, entries: Sequence[Entry], new: Entry, on_built: C
             entries=[*entries, new],
             on_built=on_built,
             last_step=(lambda store: updates.apply(store, new)) if copy else None,
+            changed=updates.written_graphs(new),
         )
     return int(json.loads((path / MANIFEST).read_text())["quads"])
 
@@ -157,10 +158,11 @@ def remote_store(settings: Settings) -> RemoteStore:
 
 
 def push(settings: Settings, progress: object = None, skipped: object = None) -> dict[str, int]:
-    """Load the repository's graphs (and the provenance graph) into the remote store, one named graph each.
+    """Load the repository's graphs, the graphs derived from them and the provenance graph into the remote store,
+    one named graph each.
 
-    A remote that refuses only the provenance graph (another kg server keeps its own) gets the data graphs;
-    `skipped(graph, why)` is told.
+    A remote that refuses only the graphs a server keeps itself (another kg server derives its own and keeps
+    its own provenance) gets the data graphs; `skipped(graph, why)` is told. `progress(graph)` after each graph.
     """
     store = remote_store(settings)
     sources = all_sources(settings)
@@ -168,23 +170,48 @@ def push(settings: Settings, progress: object = None, skipped: object = None) ->
     for s in sources:
         counts[str(s.graph)] = store.load_graph(s.graph, s.parse())
         if callable(progress):
-            progress(s)
-    try:
-        counts[str(META_GRAPH)] = store.load_graph(META_GRAPH, provenance_graph(sources, settings.root))
-    except Forbidden as exc:
-        if not callable(skipped):
-            raise
-        skipped(META_GRAPH, exc.message)
+            progress(s.graph)
+    kept_by_server = dict(derived_graphs(sources, settings.root))
+    kept_by_server[META_GRAPH] = provenance_graph(sources, settings.root)
+    for name, graph in kept_by_server.items():
+        try:
+            counts[str(name)] = store.load_graph(name, graph)
+        except Forbidden as exc:
+            if not callable(skipped):
+                raise
+            skipped(name, exc.message)
+            continue
+        if callable(progress):
+            progress(name)
     return counts
 
 
+def derived_graphs(sources: list[Source], root: Path) -> dict[URIRef, rdflib.Graph]:
+    """The derived graphs of these sources alone, computed in a temporary on-disk store."""
+    import tempfile
+
+    names = [ox.NamedNode(str(d.graph)) for d in derived.derivations()]
+    if not names:
+        return {}
+    with tempfile.TemporaryDirectory(prefix="kg-derive-") as tmp:
+        store = _filled(sources, root, (), ox.Store(tmp))
+        graphs = {}
+        for name in names:
+            g = rdflib.Graph()
+            for q in store.quads_for_pattern(None, None, None, name):
+                g.add((to_rdflib(q.subject), to_rdflib(q.predicate), to_rdflib(q.object)))
+            graphs[URIRef(name.value)] = g
+        del store
+    return graphs
+
+
 def content_fingerprint(sources: list[Source], entries: Sequence[Entry] = ()) -> str:
-    """One hash over the sources and the update journal: equal means the store would not change."""
-    if not entries:
-        return fingerprint(sources)
+    """One hash over the sources, the update journal and the derivations: equal means the store would not
+    change."""
     h = hashlib.sha256(fingerprint(sources).encode())
     for e in entries:
         h.update(b"\0" + e.sha256.encode())
+    h.update(b"\0derived:" + derived.signature().encode())
     return h.hexdigest()
 
 
@@ -215,7 +242,14 @@ def build_oxigraph(
             for s in added:
                 _bulk_load(store, s)
 
-        _build_beside(path, sources, root=root, entries=entries, last_step=add if added else None)
+        _build_beside(
+            path,
+            sources,
+            root=root,
+            entries=entries,
+            last_step=add if added else None,
+            changed=[str(s.graph) for s in added],
+        )
         return True
 
 
@@ -244,11 +278,13 @@ def _build_beside(
     entries: Sequence[Entry],
     on_built: Callable[[], None] | None = None,
     last_step: Callable[[ox.Store], None] | None = None,
+    changed: Sequence[str] | None = None,
 ) -> None:
     """Write the store beside `path`, run `on_built`, swap it in (the caller holds the store's lock).
 
     With `last_step`, the live store is copied and only that step runs on the copy (the live store must
-    hold everything else); without, everything is loaded and replayed.
+    hold everything else), and the derived graphs are brought up to date for the named graphs `changed` (all
+    recomputed when None); without, everything is loaded and replayed.
     """
     tmp = path.parent / f".{path.name}.building"
     shutil.rmtree(tmp, ignore_errors=True)
@@ -260,7 +296,7 @@ def _build_beside(
         del live
         store = ox.Store(str(tmp / "db"))
         last_step(store)
-        derived.derive(store)
+        derived.derive(store, changed)
         _provenance(store, sources, root, entries)
     else:
         (tmp / "db").mkdir()

@@ -209,7 +209,7 @@ def push(
         raise InputError("give either --token or --user/--password, not both")
     counts = run(
         target,
-        progress=lambda s: click.echo(f"pushed {s.graph}", err=True),
+        progress=lambda graph: click.echo(f"pushed {graph}", err=True),
         skipped=lambda graph, why: click.echo(f"not pushed: <{graph}>: {why}", err=True),
     )
     click.echo(

@@ -12,6 +12,7 @@ GRAPH = Namespace(BASE + "graph/")
 ONTOLOGY_IRI = URIRef(BASE + "ontology")
 ONTOLOGY_GRAPH = GRAPH["ontology"]
 META_GRAPH = GRAPH["meta"]
+STATISTICS_GRAPH = GRAPH["store-statistics"]  # derived: VoID statistics of every named graph (kg.statistics)
 
 PREFIXES: dict[str, str] = {
     "bibo": "http://purl.org/ontology/bibo/",
@@ -37,6 +38,7 @@ PREFIXES: dict[str, str] = {
     "sdmx-measure": "http://purl.org/linked-data/sdmx/2009/measure#",
     "sh": "http://www.w3.org/ns/shacl#",
     "skos": "http://www.w3.org/2004/02/skos/core#",
+    "void": "http://rdfs.org/ns/void#",
     "wd": "http://www.wikidata.org/entity/",
     "xsd": "http://www.w3.org/2001/XMLSchema#",
 }

@@ -40,9 +40,12 @@ def mask(sparql: str) -> tuple[str, list[str]]:
     return _TOKEN.sub(sub, sparql), iris
 
 
-def blank(sparql: str) -> str:
-    """The text with strings, IRIs and comments replaced by spaces of the same length (positions kept)."""
-    return _TOKEN.sub(lambda m: " " * len(m.group(0)), sparql)
+def blank(sparql: str, *, iris: bool = True) -> str:
+    """The text with strings, IRIs (unless `iris` is False) and comments replaced by spaces of the same length
+    (positions kept)."""
+    if iris:
+        return _TOKEN.sub(lambda m: " " * len(m.group(0)), sparql)
+    return _TOKEN.sub(lambda m: m.group(0) if m.group(0).startswith("<") else " " * len(m.group(0)), sparql)
 
 
 def has_dataset_clause(sparql: str) -> bool:

@@ -33,7 +33,7 @@ from kg.errors import Forbidden, InputError, KgError, QuerySyntaxError, StoreErr
 from kg.guard import check_query
 from kg.namespaces import GRAPH, META_GRAPH
 from kg.settings import Settings
-from kg.sparqltext import is_absolute_iri, mask, mentions_load, one_prologue, update_operations
+from kg.sparqltext import blank, is_absolute_iri, mask, mentions_load, one_prologue, update_operations
 
 
 @dataclass(frozen=True)
@@ -197,6 +197,85 @@ def apply(store: ox.Store, entry: Entry) -> None:
             source="update",
             hint="put the triples in a named graph: INSERT DATA { GRAPH <...> { ... } }, or start with WITH <...>",
         )
+
+
+_DATA_OPS = ("INSERT DATA", "DELETE DATA")
+_MAX_PARSED = 20_000  # longer operations (other than DATA ones) are not read: any graph may have changed
+
+
+def written_graphs(entry: Entry) -> set[str] | None:
+    """The named graphs the update may change, read from its text; None when the text cannot tell (a graph
+    variable in a template, CLEAR ALL, an operation this cannot read): then any graph may have changed.
+
+    The quads of INSERT DATA and DELETE DATA are read by the engine's own parser (each as an INSERT DATA run
+    on an empty store); the templates of the other operations by rdflib's SPARQL parser.
+    """
+    text = entry.evaluated
+    ops = update_operations(text)
+    if not ops:
+        return None
+    prologue = text[: ops[0].start]
+    ends = [op.start for op in ops[1:]] + [len(text)]
+    graphs: set[str] = set()
+    for op, end in zip(ops, ends, strict=True):
+        part = text[op.start : end]
+        cut = blank(part, iris=False).rstrip()
+        part = part[: len(cut) - 1] if cut.endswith(";") else part[: len(cut)]
+        found = _data_graphs(prologue, part, op.kind, entry.base) if op.kind in _DATA_OPS else None
+        if op.kind not in _DATA_OPS and len(part) <= _MAX_PARSED:
+            found = _template_graphs(prologue + part, entry.base)
+        if found is None:
+            return None
+        graphs |= found
+    return graphs
+
+
+def _data_graphs(prologue: str, part: str, kind: str, base: str | None) -> set[str] | None:
+    """The graphs of one INSERT DATA or DELETE DATA operation."""
+    if kind == "DELETE DATA":
+        part = "INSERT" + part[len("DELETE") :]
+    scratch = ox.Store()
+    try:
+        scratch.update(prologue + part, base_iri=base)
+    except (SyntaxError, OSError, RuntimeError, ValueError):
+        return None
+    return {g.value for g in scratch.named_graphs() if isinstance(g, ox.NamedNode)}
+
+
+def _template_graphs(text: str, base: str | None) -> set[str] | None:
+    """The graphs one operation's templates, WITH clause or graph management names (rdflib's parser)."""
+    from rdflib import URIRef
+    from rdflib.plugins.sparql.algebra import translateUpdate
+    from rdflib.plugins.sparql.parser import parseUpdate
+
+    try:
+        update = translateUpdate(parseUpdate(text), base=base)
+    except Exception:  # rdflib refuses what the engine accepts: assume any graph
+        return None
+    graphs: set[str] = set()
+    for op in update.algebra:
+        named: list[object] = []
+        if op.name in ("InsertData", "DeleteData", "DeleteWhere"):
+            named += list(op.quads or {})
+            named += [None] if op.triples else []
+        elif op.name == "Modify":
+            for clause in (op.delete, op.insert):  # attribute access: None when absent
+                if clause is not None:
+                    named += list(clause.quads or {})
+                    named += [op.withClause] if clause.triples else []
+        elif op.name in ("Clear", "Drop", "Create"):
+            named.append(op.graphiri)
+        elif op.name in ("Add", "Copy"):
+            named.append(op.graph[1])
+        elif op.name == "Move":
+            named += list(op.graph)
+        else:
+            return None
+        for g in named:
+            if not isinstance(g, URIRef):  # a variable, DEFAULT, ALL, NAMED, or the default graph
+                return None
+            graphs.add(str(g))
+    return graphs
 
 
 def commit(
