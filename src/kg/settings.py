@@ -45,6 +45,7 @@ class Settings:
     update_token: str = ""
     max_result_rows: int = 100_000
     max_result_bytes: int = 64 * 1024 * 1024
+    worker_max_rss_mb: int = 256  # a query worker holding more after a job is replaced
     queue_wait: float = 2.0
     rate_limit_per_minute: int = 600
     allowed_services: tuple[str, ...] = ()
