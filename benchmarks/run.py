@@ -517,7 +517,7 @@ def start_kg_server(
 
 def generated_iris(seed: int, firms: int, agreements: int, n: int) -> list[str]:
     rng = random.Random(1234)
-    base = f"https://w3id.org/interfirm/id/gen/{seed}/"
+    base = f"https://w3id.org/interfirm/synthetic/{seed}/"
     out = []
     for k in range(n):
         if k % 2 == 0 or agreements == 0:

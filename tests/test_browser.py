@@ -42,7 +42,7 @@ def unavailable(reason: str) -> NoReturn:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`kg serve` on a free port with a fresh store; yields its base URL."""
+    """`kg serve` on a free port with a fresh store (results cut at the default 100,000 rows); yields its base URL."""
     with running_server(tmp_path_factory.mktemp("browser")) as base:
         yield base
 
@@ -138,8 +138,9 @@ class Watch:
         host = urlsplit(server).netloc
         page.on("console", lambda m: m.type == "error" and self.errors.append(f"console error: {m.text}"))
         page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
-        page.on("request", lambda r: urlsplit(r.url).netloc != host and r.url[:5] != "data:"
-                and self.outside.append(r.url))
+        page.on(
+            "request", lambda r: urlsplit(r.url).netloc != host and r.url[:5] != "data:" and self.outside.append(r.url)
+        )
 
     def check(self) -> None:
         assert self.errors == []
@@ -240,8 +241,10 @@ def test_a_100000_row_result_is_previewed(page: Page, server: str) -> None:
 
     watch = Watch(page, server)
     digits = "{ 0 1 2 3 4 5 6 7 8 9 }"
-    query = (f"SELECT ?i WHERE {{ VALUES ?a {digits} VALUES ?b {digits} VALUES ?c {digits} VALUES ?d {digits} "
-             f"VALUES ?e {digits} BIND (?a * 10000 + ?b * 1000 + ?c * 100 + ?d * 10 + ?e AS ?i) }}")
+    query = (
+        f"SELECT ?i WHERE {{ VALUES ?a {digits} VALUES ?b {digits} VALUES ?c {digits} VALUES ?d {digits} "
+        f"VALUES ?e {digits} BIND (?a * 10000 + ?b * 1000 + ?c * 100 + ?d * 10 + ?e AS ?i) }}"
+    )
     page.goto(f"{server}/", wait_until="load")
     page.get_by_role("button", name="Add a new tab").click()
     page.evaluate("(q) => window.kgYasgui.getTab().getYasqe().setValue(q)", query)
@@ -291,7 +294,8 @@ def test_query_form_without_javascript(browser: Browser, server: str) -> None:
         form = page.locator("form.query-form")
         expect(form).to_be_visible()
         form.locator("textarea").fill(
-            f"SELECT ?label WHERE {{ <{SAMSUNG}> <http://www.w3.org/2000/01/rdf-schema#label> ?label }}")
+            f"SELECT ?label WHERE {{ <{SAMSUNG}> <http://www.w3.org/2000/01/rdf-schema#label> ?label }}"
+        )
         form.get_by_role("button", name="Run query").click()
         page.wait_for_url(f"{server}/sparql")
         expect(page.get_by_role("heading", level=1)).to_have_text("Query results")
@@ -315,3 +319,31 @@ def test_api_documentation_renders_offline(page: Page, server: str) -> None:
     saved = sorted(p.stem for p in (ROOT / "queries").glob("*.rq"))
     assert page.locator(".opblock[id^='operations-saved_queries-']").count() == len(saved)
     watch.check()
+
+
+def test_a_cut_result_shows_a_banner_and_a_complete_one_does_not(page: Page, server: str) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(f"{server}/", wait_until="load")
+    banner = page.locator("#kg-truncated")
+    panel = page.locator(".tabPanel.active")
+
+    def run(query: str) -> None:
+        page.evaluate("(q) => { window.kgYasgui.getTab().setQuery(q); }", query)
+        # 100,000 rows are computed and serialised before the preview is cut: slow on a loaded machine
+        with page.expect_response(lambda r: r.url == f"{server}/sparql" and r.request.method == "POST",
+                                  timeout=4 * WAIT_MS) as answer:
+            panel.locator(".yasqe_queryButton").click()
+        assert answer.value.status == 200
+
+    digits = "{ 0 1 2 3 4 5 6 7 8 9 }"
+    # 200,000 rows: more than the server's cap of 100,000
+    run(
+        f"SELECT * WHERE {{ VALUES ?a {digits} VALUES ?b {digits} VALUES ?c {digits} VALUES ?d {digits} "
+        f"VALUES ?e {digits} VALUES ?f {{ 0 1 }} }}"
+    )
+    expect(banner).to_be_visible()
+    expect(banner).to_contain_text("at most 100,000 rows")
+    assert page.locator("#kg-truncated-link").get_attribute("href") == "/limits#result-rows"
+    run("SELECT ?s WHERE { ?s a <https://w3id.org/interfirm/ontology#Firm> } LIMIT 5")
+    expect(banner).to_be_hidden()

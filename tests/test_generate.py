@@ -12,13 +12,13 @@ import rdflib
 from rdflib.namespace import RDF, XSD
 
 from kg.generate import generate, load_vocabulary, parse_count
-from kg.namespaces import IFC, IFD
+from kg.namespaces import IFC, IFD, SYNTHETIC
 from kg.validation import validate
 from tests.conftest import make_settings
 from tests.live import run_kg
 
 ROOT = Path(__file__).resolve().parent.parent
-GEN = IFD["gen/"]
+GEN = SYNTHETIC
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +43,7 @@ def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path: Path, vocabulary:
     generate(c, 5000, 43, vocabulary)  # type: ignore[arg-type]
     assert a.read_bytes() == b.read_bytes()
     assert a.read_bytes() != c.read_bytes()
-    assert "/gen/42/" in a.read_text() and "/gen/42/" not in c.read_text()
+    assert "/synthetic/42/" in a.read_text() and "/synthetic/42/" not in c.read_text()
 
 
 @pytest.mark.parametrize("n", [1, 137, 2000, 30000])
@@ -71,6 +71,7 @@ def test_content_is_realistic_and_consistent(small: Path, vocabulary: object) ->
     for name in ("places.ttl", "concepts.ttl", "table1.ttl"):
         repo.parse(ROOT / "data" / name)
     assert all(str(s).startswith(str(GEN) + "11/") for s in set(g.subjects()))
+    assert not any(str(s).startswith(str(IFD)) for s in set(g.subjects()))  # never in the paper's namespace
     firms = {
         s
         for k in ("Firm", "SmallAndMediumEnterprise", "TransnationalCorporation")

@@ -210,34 +210,48 @@ def test_validation_runs_under_the_time_limit() -> None:
         app.extensions["kg"].close()
 
 
-def test_concurrency_limit_answers_429_with_retry_after(tmp_path: Path) -> None:
-    app = create_app(make_settings(store="memory", threads=1, queue_wait=0.2, query_timeout=4))
-    try:
-        c1, c2 = app.test_client(), app.test_client()
-        assert c1.get("/sparql", query_string={"query": "ASK {}"}).status_code == 200  # workers up
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            slow = pool.submit(lambda: c1.get("/sparql", query_string={"query": RUNAWAY}))
-            time.sleep(0.5)
-            r = c2.get("/sparql", query_string={"query": "ASK {}"})
-            assert r.status_code == 429
-            assert int(r.headers["Retry-After"]) >= 1
-            assert slow.result(timeout=30).status_code == 503
-    finally:
-        app.extensions["kg"].close()
-
-
-def test_per_client_rate_limit() -> None:
+def test_per_client_rate_limit(tmp_path: Path) -> None:
+    """A sliding window per client; the counts are in a file every server process shares."""
     from kg.errors import TooBusy
-    from kg.web.limits import RateLimiter
+    from kg.web.limits import Admission
 
-    limiter = RateLimiter(3)
+    limiter = Admission(tmp_path / "limits.sqlite", 3, 0)
+    other_process = Admission(tmp_path / "limits.sqlite", 3, 0)  # another server process: the same counts
     for i in range(3):
-        limiter.check("10.0.0.1", now=100.0 + i)
+        (limiter if i % 2 else other_process).enter("10.0.0.1", now=100.0 + i)
     with pytest.raises(TooBusy) as info:
-        limiter.check("10.0.0.1", now=103.0)
+        limiter.enter("10.0.0.1", now=103.0)
     assert 50 <= info.value.retry_after <= 61
-    limiter.check("10.0.0.2", now=103.0)  # another client is not affected
-    limiter.check("10.0.0.1", now=161.0)  # the window has moved on
+    limiter.enter("10.0.0.2", now=103.0)  # another client is not affected
+    limiter.enter("10.0.0.1", now=161.0)  # the window has moved on
+
+
+def test_per_client_concurrency_and_requests_of_dead_processes(tmp_path: Path) -> None:
+    """At most N requests of one client at once, server-wide; a process killed mid-request does not keep its
+    tickets."""
+    import subprocess
+    import sys
+
+    from kg.errors import TooBusy
+    from kg.web.limits import Admission
+
+    limiter = Admission(tmp_path / "limits.sqlite", 0, 2)
+    first = limiter.enter("10.0.0.1")
+    limiter.enter("10.0.0.1")
+    with pytest.raises(TooBusy) as info:
+        limiter.enter("10.0.0.1")
+    assert info.value.retry_after == 1 and "2 requests running" in str(info.value)
+    limiter.enter("10.0.0.2")
+    limiter.leave(first)
+    limiter.enter("10.0.0.1")  # a ticket was given back
+    # another process takes both of a third client's tickets, then dies without giving them back
+    code = (
+        "import os, sys; from pathlib import Path; from kg.web.limits import Admission; "
+        f"a = Admission(Path({str(tmp_path / 'limits.sqlite')!r}), 0, 2); "
+        "a.enter('10.0.0.3'); a.enter('10.0.0.3'); os._exit(0)"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+    limiter.enter("10.0.0.3")
 
 
 @pytest.mark.slow
@@ -286,3 +300,19 @@ def test_the_pool_grows_on_demand_and_replaces_a_worker_grown_too_large(tmp_path
         assert b"true" in small.run("ASK { ?s ?p ?o }").body and small.started <= 2
     finally:
         small.close()
+def test_a_memory_error_in_python_is_the_memory_limit_and_the_worker_is_replaced() -> None:
+    """In the memory store (rdflib), running out of memory is a Python MemoryError, not an abort: it is answered
+    as the memory limit, and the next query gets a fresh worker."""
+    from kg.errors import MemoryLimit
+    from kg.executor import QueryExecutor
+
+    executor = QueryExecutor(make_settings(store="memory", query_memory_mb=400, query_timeout=60), workers=1)
+    doubling = 'BIND("aaaaaaaaaaaaaaaa" AS ?x0) ' + " ".join(
+        f"BIND(CONCAT(?x{i}, ?x{i}) AS ?x{i + 1})" for i in range(28)
+    )
+    try:
+        with pytest.raises(MemoryLimit, match="more memory than the 400 MB"):
+            executor.run(f"SELECT (STRLEN(?x28) AS ?n) WHERE {{ {doubling} }}")
+        assert b"true" in executor.run("ASK { ?s ?p ?o }").body
+    finally:
+        executor.close()

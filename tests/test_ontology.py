@@ -48,6 +48,15 @@ def test_header(ontology: rdflib.Graph) -> None:
     assert str(ontology.value(ONTOLOGY_IRI, VANN.preferredNamespaceUri)) == str(IFC)
 
 
+def test_the_header_states_the_licence_of_ontology_and_data(ontology: rdflib.Graph) -> None:
+    """CC BY 4.0 for the ontology and the data, as LICENSE-DATA says."""
+    cc_by = rdflib.URIRef("https://creativecommons.org/licenses/by/4.0/")
+    assert ontology.value(ONTOLOGY_IRI, DCTERMS.license) == cc_by
+    assert "https://creativecommons.org/licenses/by/4.0/" in (ROOT / "LICENSE-DATA").read_text()
+    rights = str(ontology.value(ONTOLOGY_IRI, DCTERMS.rights))
+    assert "the data" in rights and "CC BY 4.0" in rights and "LICENSE-DATA" in rights
+
+
 def test_every_term_has_one_english_label_a_definition_and_is_defined_by(ontology: rdflib.Graph) -> None:
     problems = []
     for term in sorted(own_terms(ontology)):

@@ -63,16 +63,16 @@ def test_construct_returns_a_graph(store: Store) -> None:
 def test_rebuild_is_skipped_then_done_when_a_source_changes(tmp_path: Path) -> None:
     settings = make_settings(store="oxigraph", store_dir=tmp_path / "s")
     sources = repository_sources(settings)
-    assert build_oxigraph(settings.store_path, sources, settings.root) is True
-    assert is_current(settings.store_path, sources)
-    assert build_oxigraph(settings.store_path, sources, settings.root) is False
+    assert build_oxigraph(settings.store_path, sources, settings.root)
+    assert is_current(settings.store_path, sources, root=settings.root)
+    assert not build_oxigraph(settings.store_path, sources, settings.root)
     extra = tmp_path / "extra.ttl"
     extra.write_text("<https://example.org/a> <https://example.org/b> <https://example.org/c> .\n")
     from kg.sources import extra_sources
 
     more = sources + extra_sources([extra])
-    assert not is_current(settings.store_path, more)
-    assert build_oxigraph(settings.store_path, more, settings.root) is True
+    assert not is_current(settings.store_path, more, root=settings.root)
+    assert build_oxigraph(settings.store_path, more, settings.root)
 
 
 def test_failed_build_keeps_the_previous_store(tmp_path: Path) -> None:
@@ -88,5 +88,5 @@ def test_failed_build_keeps_the_previous_store(tmp_path: Path) -> None:
     broken.write_text("<https://example.org/a> <https://example.org/b> .\n")
     with pytest.raises(InputError):
         build_oxigraph(settings.store_path, sources + extra_sources([broken]), settings.root)
-    assert is_current(settings.store_path, sources)
+    assert is_current(settings.store_path, sources, root=settings.root)
     assert len(OxigraphStore(settings.store_path / "db", read_only=True)) == before

@@ -36,7 +36,7 @@ def virtuoso() -> RemoteStore:
             pytest.fail(message)
         pytest.skip(message)
     settings = make_settings(store="sparql", endpoint=ENDPOINT)
-    counts = push(settings)
+    counts = push(settings, source=make_settings(store="memory"))
     assert sum(counts.values()) > 5000
     return RemoteStore(ENDPOINT)
 
@@ -71,3 +71,27 @@ def test_kg_serve_in_front_of_virtuoso_answers_saved_queries(virtuoso: RemoteSto
             got = normalise(rows_of(body), ordered)
             want = normalise(rows_of((GOLDEN / f"{name}.csv").read_bytes()), ordered)
             assert got == want, name
+
+
+def test_kg_push_sends_extra_files_with_their_graph_names(virtuoso: RemoteStore, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`kg build` a TriG file, then `kg push`: its named graph and its own graph arrive under their names."""
+    import re
+
+    from tests.live import run_kg
+
+    data = tmp_path / "notes.trig"
+    data.write_text(
+        '@prefix ex: <https://example.org/> .\nex:s ex:p "default" .\nex:pushed { ex:s ex:p "named" . }\n',
+        encoding="utf-8",
+    )
+    assert run_kg(tmp_path, "build", f"https://example.org/pushed-own={data}").returncode == 0
+    try:
+        proc = run_kg(tmp_path, "push", "--endpoint", ENDPOINT)
+        assert proc.returncode == 0, proc.stderr
+        assert re.match(r"pushed [\d,]+ triples in \d+ graphs to ", proc.stdout), proc.stdout
+        names = {str(g) for g in virtuoso.graph_names()}
+        assert {"https://example.org/pushed", "https://example.org/pushed-own"} <= names
+    finally:
+        for graph in ("https://example.org/pushed", "https://example.org/pushed-own"):
+            virtuoso.update(f"DROP SILENT GRAPH <{graph}>")
+        push(make_settings(store="sparql", endpoint=ENDPOINT), source=make_settings(store="memory"))

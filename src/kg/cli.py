@@ -11,7 +11,6 @@ from kg import formatting, reasoning, results, stats
 from kg.errors import InputError, KgError
 from kg.queries import QueryCatalog, SavedQuery, parse_query_text
 from kg.settings import Settings
-from kg.sources import extra_sources
 from kg.store import open_store
 
 
@@ -52,22 +51,66 @@ class KgGroup(click.Group):
 @click.pass_context
 def main(ctx: click.Context, store: str | None, endpoint: str | None, store_dir: Path | None) -> None:
     """interfirm-kg: the UNCTAD inter-firm cooperation knowledge graph."""
+    _say_on_stderr()
     ctx.obj = Settings.from_env(store=store, store_dir=store_dir, endpoint=endpoint)
+
+
+def _say_on_stderr() -> None:
+    """What the package tells a user while it works (a rebuild and why, a kept file) goes to standard error."""
+    import logging
+
+    logger = logging.getLogger("kg")
+    if not any(getattr(h, "kg_stderr", False) for h in logger.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        handler.kg_stderr = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
 
 
 @main.command()
 @click.option("--force", is_flag=True, help="Rebuild even when no source changed.")
-@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+@click.option(
+    "--remove",
+    "remove",
+    multiple=True,
+    metavar="FILE|GRAPH-IRI",
+    help="Drop an extra file the store was built with, by its path or graph (repeatable).",
+)
+@click.option(
+    "--only-repository", is_flag=True, help="Drop every extra file: the ontology, data/, ingests and updates only."
+)
+@click.argument("files", nargs=-1, metavar="[GRAPH-IRI=]FILE...")
 @click.pass_obj
-def build(settings: Settings, force: bool, files: tuple[Path, ...]) -> None:
-    """Build the store from the ontology, data/ and any extra FILES (skipped when nothing changed)."""
-    from kg.build import rebuild
+def build(
+    settings: Settings, force: bool, remove: tuple[str, ...], only_repository: bool, files: tuple[str, ...]
+) -> None:
+    """Build the store from the ontology, data/ and extra FILES (Turtle, N-Triples, N-Quads, TriG, JSON-LD,
+    RDF/XML); skipped when nothing changed.
+
+    Extra files are recorded in the store and kept by every later command until --remove or --only-repository.
+    A FILE goes to a graph named after its content unless GRAPH-IRI= names one; the named graphs of N-Quads and
+    TriG keep their names.
+    """
+    from kg.build import read_manifest, rebuild
 
     if settings.store == "memory":
         click.echo("the memory store is built on every command; nothing to do")
         return
-    built = rebuild(settings, force=force, extra=extra_sources(list(files)))
-    click.echo(("built" if built else "up to date") + f": {settings.store_path}")
+    if settings.extra_files and (remove or only_repository):
+        click.echo("warning: KG_EXTRA_FILES is set: every later command adds its files to the store again", err=True)
+    summary = rebuild(settings, force=force, add=files, remove=remove, only_repository=only_repository)
+    manifest = read_manifest(settings.store_path)
+    extras = manifest.get("extras", [])
+    counts = (
+        f"{manifest.get('quads', 0):,} quads in {manifest.get('graphs', 0)} named graphs, "
+        f"{len(manifest.get('sources', []))} files ({len(extras)} extra)"
+    )
+    if summary:
+        click.echo(f"built {settings.store_path}: {counts} in {summary.seconds:.1f} s")
+    else:
+        click.echo(f"up to date: {settings.store_path}: {counts}")
 
 
 @main.command()
@@ -182,13 +225,15 @@ def push(
     password: str | None,
     token: str | None,
 ) -> None:
-    """Load the built graphs into a remote SPARQL 1.1 store as named graphs (replacing them), with
-    SPARQL Update (DROP SILENT GRAPH, INSERT DATA): Virtuoso, Fuseki, GraphDB, or another kg server.
+    """Load every named graph of the store (files, extra files, ingests, updates, provenance) into a remote
+    SPARQL 1.1 store, replacing those graphs there, with SPARQL Update (DROP SILENT GRAPH, INSERT DATA):
+    Virtuoso, Fuseki, GraphDB, or another kg server.
 
     Exit 0: pushed; 3: the remote store failed; 4: it refused (credentials).
     """
     import dataclasses
 
+    from kg import progress
     from kg.build import push as run
 
     changes = {
@@ -207,13 +252,18 @@ def push(
         raise InputError("kg push needs --endpoint URL (or KG_ENDPOINT)")
     if target.endpoint_token and target.endpoint_user:
         raise InputError("give either --token or --user/--password, not both")
-    counts = run(
-        target,
-        progress=lambda graph: click.echo(f"pushed {graph}", err=True),
-        skipped=lambda graph, why: click.echo(f"not pushed: <{graph}>: {why}", err=True),
-    )
+    local = settings if settings.store != "sparql" else dataclasses.replace(settings, store="oxigraph")
+    timer = progress.Timer()
+    with progress.bar(None, "pushing", unit=" triples", scale=True) as bar:
+        counts = run(
+            target,
+            source=local,
+            progress_to=bar.update,
+            skipped=lambda graph, why: click.echo(f"not pushed: <{graph}>: {why}", err=True),
+        )
     click.echo(
-        f"pushed {sum(counts.values())} triples in {len(counts)} graphs to {target.update_endpoint or target.endpoint}"
+        f"pushed {sum(counts.values()):,} triples in {len(counts)} graphs to "
+        f"{target.update_endpoint or target.endpoint} in {timer}"
     )
 
 
@@ -222,14 +272,24 @@ def push(
 @click.option("--format", "fmt", type=click.Choice(["text", "turtle", "json", "jsonld"]), default="text")
 @click.pass_obj
 def validate(settings: Settings, files: tuple[Path, ...], fmt: str) -> None:
-    """Validate the repository's data, or FILES as new case data together with it.
+    """Validate the repository's data, or FILES as new case data together with it (Turtle, N-Triples, N-Quads,
+    TriG, JSON-LD, RDF/XML; the triples of every graph in a file are checked together).
 
     Exit 0: conforms (warnings allowed); 1: violations; 2: unreadable input.
     """
+    from kg import progress
     from kg.validation import validate as run
 
-    report = run(settings, list(files) or None)
+    timer = progress.Timer()
+    with progress.working(f"validating {len(files)} file(s)" if files else "validating the repository's data"):
+        report = run(settings, list(files) or None)
     click.echo(report.render(fmt), nl=False)
+    n_v = len(report.violations)
+    click.echo(
+        f"validated {len(files) if files else 'the repository'}{' file(s)' if files else ''}: "
+        f"{n_v} violation(s), {len(report.findings) - n_v} warning(s) in {timer}",
+        err=True,
+    )
     sys.exit(0 if report.conforms else 1)
 
 
@@ -303,6 +363,13 @@ def query(settings: Settings, name: str | None, expression: str | None, params: 
     finally:
         store.close()
     sys.stdout.buffer.write(results.serialize(result, fmt))
+    if result.truncated:
+        sys.stdout.buffer.flush()
+        click.echo(
+            f"warning: this result is incomplete: {result.cut_by or 'it was cut at the row limit'}; "
+            "page through it with LIMIT and OFFSET, or export the data (kg export)",
+            err=True,
+        )
 
 
 @main.command("queries")
@@ -319,39 +386,64 @@ def list_queries(settings: Settings) -> None:
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None)
 @click.pass_obj
 def export(settings: Settings, fmt: str, output: Path | None) -> None:
-    """Export the whole graph: ttl/nt as the union, nq/trig/jsonld with named graphs."""
-    from kg.namespaces import PREFIXES
+    """Export the whole graph, streamed from the store: ttl/nt as the union, nq/trig/jsonld with named graphs."""
+    from kg import dumps, progress
 
+    timer = progress.Timer()
     store = open_store(settings)
     try:
-        if fmt in ("nq", "trig", "jsonld"):
-            data = store.dataset()
-        else:
-            data = store.graph()
-        for prefix, ns in PREFIXES.items():
-            data.bind(prefix, ns)
-        name = {"ttl": "turtle", "nt": "nt", "nq": "nquads", "trig": "trig", "jsonld": "json-ld"}[fmt]
-        payload = data.serialize(format=name, encoding="utf-8")
+        quads = len(store)
+        with progress.bar(None, f"exporting {fmt}", unit="B", scale=True) as bar:
+            if output is None:
+                sink = _Counting(sys.stdout.buffer, bar.update)
+                dumps.write(store, fmt, sink)  # type: ignore[arg-type]
+                sys.stdout.buffer.flush()
+            else:
+                tmp = output.with_name(output.name + ".partial")
+                try:
+                    with open(tmp, "wb") as fh:
+                        sink = _Counting(fh, bar.update)
+                        dumps.write(store, fmt, sink)  # type: ignore[arg-type]
+                    tmp.replace(output)
+                finally:
+                    tmp.unlink(missing_ok=True)
     finally:
         store.close()
-    if output is None:
-        sys.stdout.buffer.write(payload)
-    else:
-        tmp = output.with_name(output.name + ".partial")
-        tmp.write_bytes(payload)
-        tmp.replace(output)
-        click.echo(f"wrote {output} ({len(payload)} bytes)", err=True)
+    where = "standard output" if output is None else str(output)
+    click.echo(f"exported {quads:,} quads as {fmt} to {where} ({sink.size:,} bytes) in {timer}", err=True)
+
+
+class _Counting:
+    """A binary sink that passes writes on and reports their size."""
+
+    def __init__(self, out: object, report: object) -> None:
+        self._out = out
+        self._report = report
+        self.size = 0
+
+    def write(self, data: bytes) -> int:
+        self._out.write(data)  # type: ignore[attr-defined]
+        self.size += len(data)
+        self._report(len(data))  # type: ignore[operator]
+        return len(data)
+
+    def flush(self) -> None:
+        self._out.flush()  # type: ignore[attr-defined]
 
 
 @main.command("stats")
 @click.pass_obj
 def stats_cmd(settings: Settings) -> None:
-    """Print the graph's statistics."""
+    """Print the graph's statistics and the extra files the store holds."""
+    from kg.build import extra_files_held
+
     store = open_store(settings)
     try:
-        click.echo(stats.compute(store).render(), nl=False)
+        computed = stats.compute(store)
     finally:
         store.close()
+    computed.extras = extra_files_held(settings)
+    click.echo(computed.render(), nl=False)
 
 
 @main.command()
@@ -376,7 +468,13 @@ def fmt(settings: Settings, check: bool) -> None:
 @click.option("--port", type=int, default=None, help="Port (default 8000; env KG_PORT or PORT).")
 @click.option("--query-timeout", type=float, default=None, help="Seconds before a query is stopped (default 30).")
 @click.option("--workers", type=int, default=None, help="Server worker processes (default 2).")
-@click.option("--extra", "extra", multiple=True, metavar="[GRAPH=]FILE", help="Extra data file to serve (repeatable).")
+@click.option(
+    "--extra",
+    "extra",
+    multiple=True,
+    metavar="[GRAPH=]FILE",
+    help="Extra data file to add to the store and serve, as kg build FILE does (repeatable).",
+)
 @click.pass_obj
 def serve(
     settings: Settings,
@@ -399,7 +497,7 @@ def serve(
         for k, v in {"host": host, "port": port, "query_timeout": query_timeout, "workers": workers}.items()
         if v is not None
     }
-    if extra:
+    if extra:  # like `kg build FILE`: recorded in the store, kept until `kg build --remove FILE`
         changes["extra_files"] = tuple(settings.extra_files) + extra
     run(dataclasses.replace(settings, **changes))
 
@@ -416,35 +514,20 @@ def serve(
 )
 @click.pass_obj
 def generate(settings: Settings, triples: str, seed: int, output: Path) -> None:
-    """Write synthetic firms, clusters, networks and agreements that conform to the shapes (for benchmarks)."""
-    import time
-
+    """Write synthetic firms, clusters, networks and agreements that conform to the shapes (for benchmarks), in
+    their own namespace (https://w3id.org/interfirm/synthetic/SEED/)."""
+    from kg import progress
     from kg.generate import generate as run
     from kg.generate import load_vocabulary, parse_count
 
     target = parse_count(triples)
     vocabulary = load_vocabulary(settings.data_dir)
-    started = time.monotonic()
-    bar: list = []  # the progress bar, shown once a run takes more than two seconds
-    done = [0]
-
-    def progress(step: int) -> None:
-        done[0] += step
-        if not bar and time.monotonic() - started > 2:
-            bar.append(click.progressbar(length=target, label="generating", file=sys.stderr))
-            bar[0].__enter__()
-            bar[0].update(done[0])
-        elif bar:
-            bar[0].update(step)
-
-    try:
-        summary = run(output, target, seed, vocabulary, progress=progress)
-    finally:
-        if bar:
-            bar[0].__exit__(None, None, None)
+    timer = progress.Timer()
+    with progress.bar(target, "generating", unit=" triples", scale=True) as bar:
+        summary = run(output, target, seed, vocabulary, progress=bar.update)
     click.echo(
         f"wrote {summary.triples} triples to {output} ({summary.firms} firms, {summary.agreements} agreements, "
-        f"{summary.clusters} clusters, {summary.networks} networks, {summary.cases} cases; seed {seed})"
+        f"{summary.clusters} clusters, {summary.networks} networks, {summary.cases} cases; seed {seed}) in {timer}"
     )
 
 

@@ -55,26 +55,25 @@ def is_derived(graph: URIRef | str) -> bool:
     return any(str(d.graph) == str(graph) for d in derivations())
 
 
-def derive(store: ox.Store, changed: Collection[str] | None = None) -> dict[URIRef, int]:
-    """(Re)compute every derived graph in `store`; returns each graph's triple count.
+def derive(store: ox.Store, changed: Collection[str] | None = None) -> int:
+    """(Re)compute every derived graph in `store`; returns how many quads the store gained (or lost, negative).
 
     With `changed`, the names of the only graphs that changed since the derived graphs were last computed in
     this store: a derivation that can refresh its graph does so; the others compute it whole (and count as
     changed for the derivations after them).
     """
-    counts: dict[URIRef, int] = {}
+    shift = 0
     touched = None if changed is None else set(changed)
     for d in derivations():
         name = ox.NamedNode(str(d.graph))
+        before = sum(1 for _ in store.quads_for_pattern(None, None, None, name))
         if touched is not None and d.refresh is not None and store.contains_named_graph(name):
             d.refresh(store, frozenset(touched))
-            counts[d.graph] = sum(1 for _ in store.quads_for_pattern(None, None, None, name))
         else:
             if store.contains_named_graph(name):
                 store.remove_graph(name)
-            triples = list(d.compute(store))
-            store.extend(ox.Quad(s, p, o, name) for s, p, o in triples)
-            counts[d.graph] = len(triples)
+            store.extend(ox.Quad(s, p, o, name) for s, p, o in d.compute(store))
+        shift += sum(1 for _ in store.quads_for_pattern(None, None, None, name)) - before
         if touched is not None:
             touched.add(str(d.graph))
-    return counts
+    return shift

@@ -7,6 +7,7 @@
     ├── NotFound                 an unknown saved query, resource or file; exit 2, HTTP 404
     ├── Forbidden                an operation the server refuses (updates without a token); exit 4, HTTP 403
     ├── QueryTimeout             a query that exceeded its time limit and was stopped; exit 5, HTTP 503
+    ├── MemoryLimit              a query that needed more memory than a query worker may use; exit 5, HTTP 503
     ├── TooBusy                  every query worker busy, or a client over its rate; exit 6, HTTP 429
     └── StoreError               the store cannot be opened, built or read; exit 3, HTTP 500
 
@@ -19,6 +20,7 @@ __all__ = [
     "Forbidden",
     "InputError",
     "KgError",
+    "MemoryLimit",
     "NotFound",
     "ParameterError",
     "QuerySyntaxError",
@@ -89,6 +91,13 @@ class Forbidden(KgError):
 
 class QueryTimeout(KgError):
     """A query that ran past its time limit and was stopped."""
+
+    exit_code = 5
+    http_status = 503
+
+
+class MemoryLimit(KgError):
+    """A query (or validation, update, ingest) that needed more memory than a query worker may use."""
 
     exit_code = 5
     http_status = 503

@@ -14,6 +14,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import queue
+import signal
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -46,6 +47,7 @@ class Request:
     named_graphs: Sequence[URIRef] | None
     tabular_format: str
     graph_format: str
+    limits_url: str = ""  # the document that explains the limits; a cut result links to it
 
 
 @dataclass(frozen=True)
@@ -158,16 +160,50 @@ def _trim() -> None:
         pass
 
 
+def limit_memory(megabytes: int) -> None:
+    """Cap this process's data segment (heap and private mappings; the store's mapped files do not count).
+
+    Past it, allocations fail: Python raises MemoryError, the engine aborts the process.
+    """
+    import resource
+
+    if megabytes > 0:
+        cap = megabytes * 1024 * 1024
+        _, hard = resource.getrlimit(resource.RLIMIT_DATA)
+        if hard != resource.RLIM_INFINITY:
+            cap = min(cap, hard)
+        resource.setrlimit(resource.RLIMIT_DATA, (cap, hard))
+
+
+def _memory_message(settings: Settings, what: str) -> str:
+    return (
+        f"the {what} needed more memory than the {settings.query_memory_mb} MB a query worker may use on this "
+        "endpoint, and was stopped"
+    )
+
+
+_MEMORY_HINT = (
+    "make it more selective (LIMIT, fewer joins, no ORDER BY over a huge result), or ask the operator for a "
+    "larger limit (KG_QUERY_MEMORY_MB)"
+)
+
+
 def _serve(settings: Settings, conn: Connection) -> None:
-    """The worker loop: open the store once, then answer requests until the pipe closes. Each answer ends with
-    the worker's resident memory (MB) after the job, for the pool to replace a worker grown too large."""
+    """The worker loop: open the store once, then answer requests until the pipe closes (or memory ran out:
+    a process that hit its memory limit is replaced rather than trusted with the next request). Each answer
+    ends with the worker's resident memory (MB) after the job, for the pool to replace a worker grown too
+    large."""
     from kg import results
     from kg.store import open_store
 
+    limit_memory(settings.query_memory_mb)
     try:
         store = open_store(settings)
     except errors.KgError as exc:
         conn.send(("error", type(exc).__name__, str(exc)))
+        return
+    except MemoryError:
+        conn.send(("error", "MemoryLimit", _memory_message(settings, "opening of the store")))
         return
     conn.send(("ready",))
     cache: dict[str, Any] = {}  # what a job loads once per worker (the validation context)
@@ -189,6 +225,9 @@ def _serve(settings: Settings, conn: Connection) -> None:
                 reply(_JOBS[type(req)](settings, req, cache))
             except errors.KgError as exc:
                 reply(("error", type(exc).__name__, exc.message))
+            except MemoryError:
+                reply(("error", "MemoryLimit", _memory_message(settings, _KINDS[type(req)][0])))
+                return
             except Exception as exc:  # pySHACL or engine failures are answered, not fatal
                 what = _KINDS[type(req)][0]
                 reply(("error", "StoreError", f"the {what} failed: {type(exc).__name__}: {exc}"))
@@ -203,18 +242,30 @@ def _serve(settings: Settings, conn: Connection) -> None:
             )
             fmt = req.graph_format if result.kind == "GRAPH" else req.tabular_format
             truncated = f"rows={settings.max_result_rows}" if result.truncated else ""
-            body = results.serialize(result, fmt)
+            body = results.serialize(result, fmt, links=_links(req, truncated))
             while len(body) > settings.max_result_bytes and _shrink(result):
                 truncated = f"bytes={settings.max_result_bytes}"
-                body = results.serialize(result, fmt)
+                body = results.serialize(result, fmt, links=_links(req, truncated))
             rows = len(result.rows) if result.kind == "SELECT" else None
             answer = Answer(result.kind, results.media_type(result, fmt), body, rows, truncated)
             del result, body
             reply(("ok", answer))
         except errors.KgError as exc:
             reply(("error", type(exc).__name__, exc.message))
+        except MemoryError:
+            reply(("error", "MemoryLimit", _memory_message(settings, "query")))
+            return
         except Exception as exc:  # an engine failure must not kill the worker silently
             reply(("error", "StoreError", f"the query failed: {type(exc).__name__}: {exc}"))
+
+
+def limit_link(limits_url: str, truncated: str) -> str:
+    """The part of the limits document that explains a cut (`rows=N` or `bytes=N`)."""
+    return f"{limits_url}#result-{truncated.split('=', 1)[0]}"
+
+
+def _links(req: Request, truncated: str) -> list[str]:
+    return [limit_link(req.limits_url, truncated)] if truncated and req.limits_url else []
 
 
 def _shrink(result: object) -> bool:
@@ -275,6 +326,13 @@ class _Worker:
             self.process.kill()
         self.process.join(timeout=5)
         self.conn.close()
+
+    def exit_code(self) -> int | None:
+        """How a worker that closed its pipe ended (a negative number: the signal), once it is gone."""
+        self.process.join(timeout=2)
+        code = self.process.exitcode
+        self.kill()
+        return code
 
 
 def _rebuild(name: str, message: str) -> errors.KgError:
@@ -349,9 +407,11 @@ class QueryExecutor:
         tabular_format: str = "json",
         graph_format: str = "turtle",
         timeout: float | None = None,
+        limits_url: str = "",
     ) -> Answer:
-        """Evaluate and serialise a query; QueryTimeout when it runs past `timeout` seconds."""
-        request = Request(sparql, bindings, default_graphs, named_graphs, tabular_format, graph_format)
+        """Evaluate and serialise a query; QueryTimeout when it runs past `timeout` seconds. A cut result links
+        to `limits_url` (see `kg.results.serialize`)."""
+        request = Request(sparql, bindings, default_graphs, named_graphs, tabular_format, graph_format, limits_url)
         return self._call(request, timeout)
 
     def validate(self, data: bytes, *, timeout: float | None = None) -> tuple:  # type: ignore[type-arg]
@@ -368,7 +428,7 @@ class QueryExecutor:
 
         try:
             return self._call(request, timeout)
-        except errors.QueryTimeout:
+        except (errors.QueryTimeout, errors.MemoryLimit, errors.StoreError):
             entry = committed(self.settings, request.request_id)
             if entry is None:
                 raise
@@ -397,9 +457,13 @@ class QueryExecutor:
                     f"the {what} was stopped after {limit:g} s, the time limit of this endpoint", hint=hint
                 )
             *msg, rss = worker.conn.recv()
-            keep = rss <= self.settings.worker_max_rss_mb  # else its memory goes back to the system
+            # else its memory goes back to the system; a worker that hit the memory limit has exited
+            keep = rss <= self.settings.worker_max_rss_mb and not (msg[0] == "error" and msg[1] == "MemoryLimit")
         except (EOFError, OSError, BrokenPipeError) as exc:
-            raise errors.StoreError("the query worker stopped unexpectedly") from exc
+            code = worker.exit_code()
+            if code == -signal.SIGABRT and self.settings.query_memory_mb > 0:  # the engine's allocation failed
+                raise errors.MemoryLimit(_memory_message(self.settings, what), hint=_MEMORY_HINT) from exc
+            raise errors.StoreError(f"the query worker stopped unexpectedly while running the {what}") from exc
         finally:
             if self._closed or not keep:
                 self._retire(worker)
@@ -408,6 +472,8 @@ class QueryExecutor:
                 self._idle.put(worker)
         if msg[0] == "ok":
             return msg[1]
+        if msg[1] == "MemoryLimit":
+            raise errors.MemoryLimit(msg[2], hint=_MEMORY_HINT)
         raise _rebuild(msg[1], msg[2])
 
     def close(self) -> None:

@@ -22,9 +22,9 @@ import rdflib
 from rdflib.namespace import RDF, RDFS, SKOS
 
 from kg.errors import InputError
-from kg.namespaces import IFC, IFD, PREFIXES
+from kg.namespaces import IFC, IFD, PREFIXES, SYNTHETIC
 
-GEN_BASE = str(IFD) + "gen/"
+GEN_BASE = str(SYNTHETIC)  # made-up data never shares the namespace of the paper's resources (`ifd:`)
 FIRST_YEAR, LAST_YEAR = 1980, 2024
 CASE_SIZE = 40  # entities described by one generated case
 POOL_SIZE = 200  # recent firms kept per country, sector and kind
@@ -588,7 +588,7 @@ def generate(
         )
     gen = Generator(vocabulary, seed, triples)
     prefixes = {k: PREFIXES[k] for k in ("bibo", "dcterms", "ifc", "ifd", "prov", "rdf", "rdfs", "xsd")}
-    prefixes["gen"] = gen.base
+    prefixes["syn"] = gen.base
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = output.with_name(output.name + ".partial")
     with open(tmp, "w", encoding="utf-8", newline="\n", buffering=1 << 20) as fh:

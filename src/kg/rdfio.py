@@ -1,4 +1,8 @@
-"""Reading RDF from files and request bodies into plain rdflib graphs, with errors that name file and line."""
+"""Reading RDF from files and request bodies into plain rdflib graphs, with errors that name file and line.
+
+N-Quads and TriG are read like the other syntaxes: `parse_file` and `parse_bytes` give the union of a dataset's
+graphs (what validation and reasoning look at), `parse_graphs` keeps its graph names (what a store holds).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,9 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import rdflib
+from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 from rdflib.plugins.parsers.notation3 import BadSyntax
+from rdflib.term import URIRef
 
 from kg.errors import InputError
 from kg.sparqltext import is_absolute_iri
@@ -38,7 +44,9 @@ SUFFIX_FORMATS: dict[str, str] = {
     ".trig": "trig",
     ".nq": "nquads",
 }
-_DOCTYPE = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+DATASET_FORMATS = ("nquads", "trig")  # the syntaxes that hold named graphs
+_DOCTYPE = re.compile(rb"<!\s*+(DOCTYPE|ENTITY)", re.IGNORECASE)
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def format_for_path(path: Path) -> str:
@@ -48,20 +56,39 @@ def format_for_path(path: Path) -> str:
         raise InputError(
             f"cannot tell the RDF format of a {path.suffix or 'suffix-less'} file",
             source=str(path),
-            hint="name the file .ttl, .nt, .jsonld or .rdf",
+            hint="name the file .ttl, .nt, .nq, .trig, .jsonld or .rdf",
         )
     return fmt
 
 
-def parse_file(path: Path, graph: rdflib.Graph | None = None) -> rdflib.Graph:
-    """Parse one RDF file into `graph` (a new graph if None)."""
+def holds_graphs(path: Path) -> bool:
+    """Whether a file's syntax holds named graphs of its own (N-Quads, TriG)."""
+    return format_for_path(path) in DATASET_FORMATS
+
+
+def _read(path: Path) -> bytes:
     try:
-        data = path.read_bytes()
+        return path.read_bytes()
     except FileNotFoundError as exc:
         raise InputError("no such file", source=str(path), hint="check the path") from exc
     except OSError as exc:
         raise InputError(f"cannot read the file: {exc.strerror}", source=str(path)) from exc
-    return parse_bytes(data, format_for_path(path), source=str(path), graph=graph)
+
+
+def parse_file(path: Path, graph: rdflib.Graph | None = None) -> rdflib.Graph:
+    """Parse one RDF file into `graph` (a new graph if None); the triples of all its graphs for N-Quads and TriG."""
+    fmt = format_for_path(path)
+    return parse_bytes(_read(path), fmt, source=str(path), graph=graph)
+
+
+def parse_graphs(path: Path, default_graph: URIRef) -> dict[URIRef, rdflib.Graph]:
+    """One RDF file as named graphs: N-Quads and TriG keep theirs, and every triple outside a named graph (all
+    of them, in the other syntaxes) goes to `default_graph`."""
+    fmt = format_for_path(path)
+    return {
+        default_graph if name is None else name: graph
+        for name, graph in _parse(_read(path), fmt, source=str(path), public_id=path.resolve().as_uri())
+    }
 
 
 def parse_files(paths: Iterable[Path], graph: rdflib.Graph | None = None) -> rdflib.Graph:
@@ -80,9 +107,22 @@ def parse_bytes(
     graph: rdflib.Graph | None = None,
     public_id: str = "urn:x-interfirm:upload:",
 ) -> rdflib.Graph:
-    """Parse RDF bytes in rdflib format `fmt`; refuse anything that would fetch or expand external content."""
+    """Parse RDF bytes in rdflib format `fmt` into one graph (for N-Quads and TriG: the union of the dataset's
+    graphs); refuse anything that would fetch or expand external content."""
     target = rdflib.Graph() if graph is None else graph
-    scratch = rdflib.Graph()
+    known = dict(target.namespaces())
+    for _, scratch in _parse(data, fmt, source=source, public_id=public_id):
+        for triple in scratch:
+            target.add(triple)
+        for prefix, ns in scratch.namespaces():
+            if prefix and prefix not in known:
+                target.bind(prefix, ns)
+                known[prefix] = ns
+    return target
+
+
+def _parse(data: bytes, fmt: str, *, source: str, public_id: str) -> list[tuple[URIRef | None, rdflib.Graph]]:
+    """The graphs in RDF bytes: (None, triples) for the default graph, (IRI, triples) for each named graph."""
     _refuse_external_content(data, fmt, source)
     try:
         text = data.decode("utf-8")
@@ -91,6 +131,7 @@ def parse_bytes(
         raise InputError(
             "the data is not valid UTF-8", source=source, line=line, hint="save the file as UTF-8"
         ) from exc
+    scratch: rdflib.Graph = rdflib.Dataset() if fmt in DATASET_FORMATS else rdflib.Graph()
     try:
         scratch.parse(data=text, format=fmt, publicID=public_id)
     except BadSyntax as exc:
@@ -104,19 +145,51 @@ def parse_bytes(
     except Exception as exc:  # rdflib parsers raise many unrelated types
         line = _first_bad_line(text, fmt) if fmt in ("nt", "nquads") else _guess_line(text, str(exc))
         raise InputError(f"{fmt} cannot be parsed: {_first_line(str(exc))}", source=source, line=line) from exc
-    for triple in scratch:
-        for term in triple:
-            if isinstance(term, rdflib.URIRef) and not is_absolute_iri(term):
+    if isinstance(scratch, rdflib.Dataset):
+        parts: list[tuple[URIRef | None, rdflib.Graph]] = []
+        for g in scratch.graphs():
+            name = g.identifier
+            if len(g) == 0:
+                continue
+            if name == DATASET_DEFAULT_GRAPH_ID:
+                parts.append((None, _plain(g, scratch)))
+            elif isinstance(name, URIRef) and is_absolute_iri(name):
+                parts.append((name, _plain(g, scratch)))
+            else:
                 raise InputError(
-                    f"{str(term)!r} is not an absolute IRI",
+                    f"a graph is named {name.n3()}, not by an absolute IRI",
                     source=source,
-                    hint="use full IRIs (https://...) or declare the prefix; XML elements need a namespace",
+                    hint="name every graph with a full IRI (https://...)",
                 )
-        target.add(triple)
-    for prefix, ns in scratch.namespaces():
-        if prefix and prefix not in dict(target.namespaces()):
-            target.bind(prefix, ns)
-    return target
+    else:
+        parts = [(None, scratch)]
+    for _, g in parts:
+        for triple in g:
+            for term in triple:
+                if _SURROGATE.search(term):
+                    raise InputError(
+                        f"{str(term).encode('utf-8', 'backslashreplace').decode()!r} holds a lone surrogate "
+                        "(an escape such as \\uD800 that is half of a pair, not a character)",
+                        source=source,
+                        hint="write the character itself, or its \\U escape",
+                    )
+                if isinstance(term, rdflib.URIRef) and not is_absolute_iri(term):
+                    raise InputError(
+                        f"{str(term)!r} is not an absolute IRI",
+                        source=source,
+                        hint="use full IRIs (https://...) or declare the prefix; XML elements need a namespace",
+                    )
+    return parts
+
+
+def _plain(graph: rdflib.Graph, dataset: rdflib.Dataset) -> rdflib.Graph:
+    """One graph of a parsed dataset as a plain graph, with the document's prefixes."""
+    out = rdflib.Graph()
+    for triple in graph:
+        out.add(triple)
+    for prefix, ns in dataset.namespaces():
+        out.bind(prefix, ns)
+    return out
 
 
 def _refuse_external_content(data: bytes, fmt: str, source: str) -> None:
@@ -129,9 +202,14 @@ def _refuse_external_content(data: bytes, fmt: str, source: str) -> None:
     if fmt == "json-ld":
         try:
             doc = json.loads(data)
+            remote = _has_remote_context(doc)
         except (json.JSONDecodeError, UnicodeDecodeError):
             return  # the parser reports it with a line number
-        if _has_remote_context(doc):
+        except RecursionError:
+            raise InputError(
+                "the JSON-LD is nested too deeply to read", source=source, hint="flatten the document"
+            ) from None
+        if remote:
             raise InputError(
                 "JSON-LD with a remote @context is refused: nothing is fetched",
                 source=source,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from xml.sax.saxutils import escape, quoteattr
 
 import rdflib
@@ -44,26 +46,39 @@ def media_type(result: QueryResult, fmt: str) -> str:
     return table[fmt][0]
 
 
-def serialize(result: QueryResult, fmt: str) -> bytes:
-    """The result in format `fmt` (see TABULAR_FORMATS and GRAPH_FORMATS)."""
+def serialize(result: QueryResult, fmt: str, *, links: Sequence[str] = ()) -> bytes:
+    """The result in format `fmt` (see TABULAR_FORMATS and GRAPH_FORMATS).
+
+    `links` point at documents about the result (a cut result: the limit that cut it). They go where the format
+    has a place for them: SPARQL JSON `head.link`, SPARQL XML `<link href>` (SPARQL 1.1 Query Results JSON and
+    XML Formats), a comment at the top of Turtle and N-Triples; CSV, TSV, JSON-LD and RDF/XML have none.
+    """
     fmt = normalise_format(fmt)
     media_type(result, fmt)  # validates
     if result.kind == "GRAPH":
         graph = result.graph if result.graph is not None else rdflib.Graph()
         for prefix, ns in PREFIXES.items():
             graph.bind(prefix, ns, override=True)
-        return graph.serialize(format=GRAPH_FORMATS[fmt][1], encoding="utf-8")
+        body = graph.serialize(format=GRAPH_FORMATS[fmt][1], encoding="utf-8")
+        if links and fmt in ("turtle", "nt", "table"):
+            body = "".join(f"# this result is incomplete: see <{link}>\n" for link in links).encode() + body
+        return body
     if fmt == "table":
         return _table(result).encode("utf-8")
     if fmt == "tsv":
         return _tsv(result).encode("utf-8")
     if fmt == "xml":
-        return _xml(result).encode("utf-8")
+        return _xml(result, links).encode("utf-8")
     if fmt == "csv" and result.kind == "ASK":
         # CSV has no boolean form in the standard; answer like Jena and Oxigraph do.
         return ("_askResult\r\n" + ("true" if result.boolean else "false") + "\r\n").encode("utf-8")
     out = to_rdflib_result(result).serialize(format=TABULAR_FORMATS[fmt][1], encoding="utf-8")
-    return out if isinstance(out, bytes) else b""
+    out = out if isinstance(out, bytes) else b""
+    if links and fmt == "json":
+        doc = json.loads(out)
+        doc.setdefault("head", {})["link"] = list(links)
+        out = json.dumps(doc, ensure_ascii=False).encode("utf-8")
+    return out
 
 
 def to_rdflib_result(result: QueryResult) -> Result:
@@ -93,7 +108,7 @@ def _xml_term(term: Identifier) -> str:
     return f"<bnode>{escape(term)}</bnode>"
 
 
-def _xml(result: QueryResult) -> str:
+def _xml(result: QueryResult, links: Sequence[str] = ()) -> str:
     # SPARQL 1.1 Query Results XML Format. Written here: rdflib's writer (through xml.sax) drops the text of
     # any literal whose Python value is false, so 0, 0.0 and false came out as empty literals.
     lines = [
@@ -101,6 +116,7 @@ def _xml(result: QueryResult) -> str:
         '<sparql xmlns="http://www.w3.org/2005/sparql-results#">',
         "<head>",
         *(f"<variable name={quoteattr(v)}/>" for v in result.variables),
+        *(f"<link href={quoteattr(link)}/>" for link in links),
         "</head>",
     ]
     if result.kind == "ASK":

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from kg.results import short
 from kg.store.base import Store
@@ -27,6 +27,7 @@ class Stats:
     properties: int
     graphs: list[tuple[str, int]]
     classes: list[tuple[str, int]]
+    extras: list[tuple[str, list[str]]] = field(default_factory=list)  # extra file -> the graphs it fills
 
     def render(self, top: int = 25) -> str:
         lines = [
@@ -38,6 +39,11 @@ class Stats:
         lines += [f"  {g}  {n}" for g, n in self.graphs]
         lines.append(f"classes with instances: {len(self.classes)} (top {min(top, len(self.classes))})")
         lines += [f"  {c}  {n}" for c, n in self.classes[:top]]
+        sizes = dict(self.graphs)
+        lines.append(f"extra files: {len(self.extras)} (kept until kg build --remove FILE or --only-repository)")
+        for name, graphs in self.extras:
+            lines.append(f"  {name}")
+            lines += [f"    {g}  {sizes.get(g, 0)}" for g in graphs]
         return "\n".join(lines) + "\n"
 
 

@@ -7,7 +7,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
-from typing import TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 import rdflib
 from rdflib.term import Identifier, URIRef
@@ -26,6 +26,7 @@ class QueryResult:
     boolean: bool | None = None
     graph: rdflib.Graph | None = None
     truncated: bool = False
+    cut_by: str = ""  # who cut a truncated result and how, when another server did (X-Result-Truncated)
 
     def as_dicts(self) -> list[dict[str, Identifier]]:
         """SELECT rows as dicts of the bound variables."""
@@ -33,6 +34,36 @@ class QueryResult:
 
 
 Quad = tuple[Identifier, Identifier, Identifier, URIRef]
+
+
+DUMP_SYNTAXES = ("nt", "nq", "ttl", "trig", "jsonld")
+
+
+def dump_format(syntax: str) -> Any:
+    """The pyoxigraph format of a dump syntax (`nt`, `nq`, `ttl`, `trig`, `jsonld`)."""
+    import pyoxigraph as ox
+
+    formats = {
+        "nt": ox.RdfFormat.N_TRIPLES,
+        "nq": ox.RdfFormat.N_QUADS,
+        "ttl": ox.RdfFormat.TURTLE,
+        "trig": ox.RdfFormat.TRIG,
+        "jsonld": ox.RdfFormat.JSON_LD,
+    }
+    if syntax not in formats:
+        raise InputError(f"no dump syntax {syntax!r}", hint=f"use one of: {', '.join(formats)}")
+    return formats[syntax]
+
+
+def dump_prefixes(syntax: str) -> dict[str, str] | None:
+    """The project's prefixes, for the syntaxes that abbreviate with them."""
+    if syntax not in ("ttl", "trig"):
+        return None
+    from kg.namespaces import PREFIXES
+
+    return dict(PREFIXES)
+
+
 T = TypeVar("T")
 
 
@@ -109,6 +140,38 @@ class Store(ABC):
         for s, p, o, g in self.quads():
             ds.add((s, p, o, g))
         return ds
+
+    def write(self, out: BinaryIO, syntax: str) -> None:
+        """The whole content streamed to `out`: `nt`, `ttl` as the union of the named graphs; `nq`, `trig`,
+        `jsonld` with them. Backends with a native serializer override this."""
+        import pyoxigraph as ox
+
+        from kg.store.oxigraph import to_oxigraph
+
+        fmt = dump_format(syntax)
+        if syntax in ("nq", "trig", "jsonld"):
+            by_graph = sorted(self.quads(), key=lambda q: str(q[3]))  # one block per graph in TriG and JSON-LD
+            items: Iterable[ox.Quad | ox.Triple] = (
+                ox.Quad(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o), ox.NamedNode(str(g)))  # type: ignore[arg-type]
+                for s, p, o, g in by_graph
+            )
+        else:
+            items = (ox.Triple(*(to_oxigraph(t) for t in triple)) for triple in self._union())  # type: ignore[arg-type]
+        ox.serialize(items, out, fmt, prefixes=dump_prefixes(syntax))
+
+    def _union(self) -> Iterator[tuple[Identifier, Identifier, Identifier]]:
+        """The distinct triples of all named graphs."""
+        seen: set[tuple[Identifier, Identifier, Identifier]] = set()
+        for s, p, o, _ in self.quads():
+            if (s, p, o) not in seen:
+                seen.add((s, p, o))
+                yield s, p, o
+
+    def triples(self, name: URIRef) -> Iterator[tuple[Identifier, Identifier, Identifier]]:
+        """The triples of one named graph, read lazily."""
+        for s, p, o, g in self.quads():
+            if g == name:
+                yield s, p, o
 
     def graph(self, name: URIRef | None = None) -> rdflib.Graph:
         """One named graph, or the union of all when `name` is None, as a plain rdflib graph."""

@@ -88,6 +88,9 @@ class MemoryStore(Store):
             if g is not None and str(g) != str(rdflib.graph.DATASET_DEFAULT_GRAPH_ID):
                 yield s, p, o, URIRef(str(g.identifier if isinstance(g, rdflib.Graph) else g))
 
+    def triples(self, name: URIRef) -> Iterator[tuple[Identifier, Identifier, Identifier]]:
+        yield from self._ds.graph(name)
+
     def __len__(self) -> int:
         return sum(1 for _ in self.quads())
 

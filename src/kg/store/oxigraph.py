@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import BinaryIO
 
 import pyoxigraph as ox
 import rdflib
@@ -12,19 +14,33 @@ from rdflib.term import BNode, Identifier, Literal, URIRef
 from kg.errors import InputError, QuerySyntaxError, StoreError
 from kg.queryerrors import explain
 from kg.sparqltext import has_dataset_clause
-from kg.store.base import Quad, QueryResult, Store, capped, with_values
+from kg.store.base import Quad, QueryResult, Store, capped, dump_format, dump_prefixes, with_values
 
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+_DAMAGED = re.compile(r"Corruption|IO error|checksum mismatch", re.IGNORECASE)
 _RDF_LANGSTRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
 
 
+_RDF12_HINT = "this endpoint stores and returns RDF 1.1; ask for the parts of the statement instead"
+
+
 def to_rdflib(term: object) -> Identifier:
-    """A pyoxigraph term as the equal rdflib term."""
+    """A pyoxigraph term as the equal rdflib term; InputError for the RDF 1.2 terms rdflib cannot hold (triple
+    terms, literals with a base direction) rather than a wrong term."""
     if isinstance(term, ox.NamedNode):
         return URIRef(term.value)
     if isinstance(term, ox.BlankNode):
         return BNode(term.value)
+    if isinstance(term, ox.Triple):
+        raise InputError(
+            "the answer would hold an RDF 1.2 triple term, which this endpoint does not support", hint=_RDF12_HINT
+        )
     if isinstance(term, ox.Literal):
+        if getattr(term, "direction", None) is not None:
+            raise InputError(
+                f"the answer would hold a literal with a base direction ({term}), which this endpoint does not support",
+                hint=_RDF12_HINT,
+            )
         if term.language:
             return Literal(term.value, lang=term.language)
         dt = term.datatype.value
@@ -61,7 +77,7 @@ class OxigraphStore(Store):
                 self._store = ox.Store.read_only(str(path))
             else:
                 self._store = ox.Store(str(path))
-        except OSError as exc:
+        except (OSError, RuntimeError) as exc:  # RocksDB reports a damaged store as a RuntimeError
             raise StoreError(f"cannot open the Oxigraph store at {path}: {exc}") from exc
 
     def query(
@@ -88,6 +104,10 @@ class OxigraphStore(Store):
         except SyntaxError as exc:
             raise QuerySyntaxError(_syntax_message(text, sparql, exc)) from exc
         except RuntimeError as exc:  # evaluation refused, e.g. a function the engine does not provide
+            if _DAMAGED.search(str(exc)):
+                raise StoreError(
+                    f"the store on disk is damaged: {exc}", hint="the operator should rebuild it: kg build --force"
+                ) from exc
             raise InputError(f"the query cannot be evaluated: {exc}", source="query") from exc
         except OSError as exc:
             raise StoreError(f"the store failed while answering: {exc}") from exc
@@ -99,6 +119,31 @@ class OxigraphStore(Store):
         for q in self._store.quads_for_pattern(None, None, None, None):
             if isinstance(q.graph_name, ox.NamedNode):
                 yield (to_rdflib(q.subject), to_rdflib(q.predicate), to_rdflib(q.object), URIRef(q.graph_name.value))
+
+    def write(self, out: BinaryIO, syntax: str) -> None:
+        fmt = dump_format(syntax)
+        try:
+            if syntax in ("nq", "trig", "jsonld"):
+                self._store.dump(out, fmt, prefixes=dump_prefixes(syntax))
+            else:
+                # the union default graph, each triple once (Oxigraph's CONSTRUCT drops the duplicates, which
+                # the index it scans keeps side by side)
+                union = self._store.query("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }", use_default_graph_as_union=True)
+                ox.serialize(union, out, fmt, prefixes=dump_prefixes(syntax))  # type: ignore[arg-type]
+        except OSError as exc:
+            raise StoreError(f"the store failed while writing it out: {exc}") from exc
+
+    def triples(self, name: URIRef) -> Iterator[tuple[Identifier, Identifier, Identifier]]:
+        for q in self._store.quads_for_pattern(None, None, None, ox.NamedNode(str(name))):
+            yield to_rdflib(q.subject), to_rdflib(q.predicate), to_rdflib(q.object)
+
+    def graph(self, name: URIRef | None = None) -> rdflib.Graph:
+        if name is None:
+            return super().graph()
+        g = rdflib.Graph()
+        for t in self.triples(name):
+            g.add(t)
+        return g
 
     def __len__(self) -> int:
         return len(self._store)

@@ -13,7 +13,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 import rdflib
 from rdflib.term import BNode, Identifier, Literal, URIRef
@@ -49,7 +49,10 @@ class RemoteStore(Store):
             basic = base64.b64encode(f"{user}:{password or ''}".encode()).decode()
             self._auth = f"Basic {basic}"
 
-    def _post(self, url: str, body: bytes, content_type: str, accept: str) -> bytes:
+    def _post(
+        self, url: str, body: bytes, content_type: str, accept: str, headers: dict[str, str] | None = None
+    ) -> bytes:
+        """POST and read the answer; `headers` (when given) receives the response's headers."""
         req = urllib.request.Request(url, data=body, method="POST")
         req.add_header("Content-Type", content_type)
         req.add_header("Accept", accept)
@@ -57,6 +60,8 @@ class RemoteStore(Store):
             req.add_header("Authorization", self._auth)
         try:
             with urllib.request.urlopen(req, timeout=self.timeout) as resp:
+                if headers is not None:
+                    headers.update(resp.headers.items())
                 return resp.read()
         except urllib.error.HTTPError as exc:
             detail = exc.read()[:1000].decode("utf-8", "replace")
@@ -90,8 +95,9 @@ class RemoteStore(Store):
         *,
         chunk: int = 2000,
         chunk_chars: int = 90_000,
+        progress: Callable[[int], object] | None = None,
     ) -> int:
-        """Replace one named graph with these triples; returns how many were sent.
+        """Replace one named graph with these triples; returns how many were sent (`progress` hears each chunk).
 
         The first request drops the graph and inserts the first chunk (`DROP SILENT GRAPH ; INSERT DATA`, so a
         small graph is replaced in one request); each INSERT DATA holds at most `chunk` triples and about
@@ -106,6 +112,8 @@ class RemoteStore(Store):
             nonlocal drop, batch, size, sent
             insert = f"INSERT DATA {{ GRAPH <{name}> {{\n" + "\n".join(batch) + "\n} }"
             self.update(f"{drop} ;\n{insert}" if drop else insert)
+            if progress is not None:
+                progress(len(batch))
             drop, sent, batch, size = "", sent + len(batch), [], 0
 
         for s, p, o in triples:
@@ -144,7 +152,8 @@ class RemoteStore(Store):
             "application/sparql-results+xml;q=1.0, application/sparql-results+json;q=0.9, "
             "application/n-triples;q=0.8, text/turtle;q=0.7"
         )
-        raw = self._post(self.endpoint, body, "application/x-www-form-urlencoded", accept)
+        answered: dict[str, str] = {}
+        raw = self._post(self.endpoint, body, "application/x-www-form-urlencoded", accept, answered)
         result = _parse_answer(raw)
         if result.kind == "SELECT":
             result.rows, result.truncated = capped(result.rows, max_rows)
@@ -154,6 +163,10 @@ class RemoteStore(Store):
                 result.graph = rdflib.Graph()
                 for t in triples:
                     result.graph.add(t)
+        cut = {k.lower(): v for k, v in answered.items()}.get("x-result-truncated")
+        if cut:  # the endpoint cut the result itself (interfirm-kg says so in this header)
+            result.truncated = True
+            result.cut_by = f"{self.endpoint} answered with at most its limit ({cut})"
         return result
 
     def graph_names(self) -> list[URIRef]:

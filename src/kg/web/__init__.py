@@ -7,18 +7,39 @@ data only through `app.extensions["kg"]` (a `Services` object: the query executo
 from __future__ import annotations
 
 import logging
+import re
 import time
+from pathlib import Path
 
 from flask import Flask, Response, g, request
 
 from kg.errors import KgError, TooBusy
 from kg.settings import Settings
-from kg.web.limits import RateLimiter
+from kg.web.limits import Admission
 from kg.web.services import Services
 
+# the routes that never use the query workers (static files, documents built from the code and settings): every
+# other route counts against its client's rate and concurrency limits, so a new route is limited unless listed here
+FREE_ROUTES = frozenset(
+    {
+        "static",
+        "apidoc.api",
+        "meta.openapi",
+        "meta.limits",
+        "meta.source_text",
+        "saved.index",
+        "saved.text",
+    }
+)
 
-def create_app(settings: Settings | None = None, *, services: Services | None = None) -> Flask:
-    """The Flask application for `settings` (defaults and KG_* environment when None)."""
+
+def create_app(
+    settings: Settings | None = None, *, services: Services | None = None, limits: Path | None = None
+) -> Flask:
+    """The Flask application for `settings` (defaults and KG_* environment when None).
+
+    `limits` is the database of per-client counts the server's processes share (None: this app's own).
+    """
     settings = settings or Settings.from_env()
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
@@ -32,24 +53,28 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
 
     log = logging.getLogger("kg.web")
 
-    limiter = RateLimiter(settings.rate_limit_per_minute)
+    admission = Admission(limits, settings.rate_limit_per_minute, settings.client_concurrency)
+    app.extensions["kg.admission"] = admission
 
     @app.before_request
     def _start_timer() -> None:
         g.started = time.monotonic()
-        if request.method != "OPTIONS" and request.endpoint in ("sparql.endpoint", "saved.run", "validate.validate"):
-            limiter.check(request.remote_addr or "unknown")
+        if request.method != "OPTIONS" and request.endpoint is not None and request.endpoint not in FREE_ROUTES:
+            g.ticket = admission.enter(request.remote_addr or "unknown")
+
+    @app.teardown_request
+    def _leave(exc: BaseException | None) -> None:
+        admission.leave(g.pop("ticket", None))
 
     @app.after_request
-    def _cors_and_log(response: Response) -> Response:
+    def _cors(response: Response) -> Response:
         response.headers["Access-Control-Allow-Origin"] = "*"
         response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
         response.headers["Access-Control-Allow-Headers"] = "Accept, Authorization, Content-Type"
         response.headers["Access-Control-Expose-Headers"] = (
-            "Content-Type, Link, Vary, X-Result-Rows, X-Result-Truncated, X-Result-Preview, X-Result-Total-Rows"
+            "Content-Type, Content-Length, Link, Vary, X-Result-Rows, X-Result-Truncated, X-Result-Preview, "
+            "X-Result-Total-Rows"
         )
-        elapsed = (time.monotonic() - g.get("started", time.monotonic())) * 1000
-        log.info("%s %s %s %.1f ms", request.method, request.full_path.rstrip("?"), response.status_code, elapsed)
         return response
 
     @app.errorhandler(KgError)
@@ -87,8 +112,20 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     return app
 
 
+# an absolute file path (not the path of an IRI: that follows a host name or a scheme's slashes)
+_PATH = re.compile(r"(?<![\w.:/%@-])/(?:[^\s/<>\"'`]++/)++([^\s/<>\"'`]*+)")
+
+
+def public(message: str) -> str:
+    """The message without the server's absolute file paths (each shortened to its last part): clients learn
+    nothing about the server's layout."""
+    return _PATH.sub(lambda m: m.group(1) or "(a folder)", message)
+
+
 def error_response(status: int, message: str) -> Response:
-    """A plain-text error body (or JSON when the client asks only for JSON): never a traceback."""
+    """A plain-text error body (or JSON when the client asks only for JSON): never a traceback, never a file
+    path of the server."""
+    message = public(message)
     best = request.accept_mimetypes.best_match(["text/plain", "application/json"], default="text/plain")
     if best == "application/json" and request.accept_mimetypes["text/plain"] < request.accept_mimetypes[best]:
         import json

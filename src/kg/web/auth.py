@@ -24,3 +24,15 @@ def require_update_token(what: str) -> None:
             f"{what} needs the server's update token",
             hint="send the header Authorization: Bearer <token>",
         )
+
+
+def client_agent() -> str:
+    """Who made a change, as the provenance graph publishes it: the request's `From` header (RFC 9110: the
+    address of the person responsible) when given, else a pseudonym of the client's address (keyed with the
+    update token, so the address cannot be found from it), never the address itself."""
+    given = request.headers.get("From", "").strip()
+    if given and len(given) <= 200 and given.isprintable():
+        return given
+    key = current().settings.update_token.encode("utf-8")
+    address = (request.remote_addr or "unknown").encode("utf-8")
+    return "client " + hmac.new(key, address, "sha256").hexdigest()[:16]

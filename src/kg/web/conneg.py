@@ -148,5 +148,9 @@ def answer_response(answer: Answer) -> Response:
     if answer.rows is not None:
         resp.headers["X-Result-Rows"] = str(answer.rows)
     if answer.truncated:
+        from kg.executor import limit_link
+        from kg.web.services import limits_url
+
         resp.headers["X-Result-Truncated"] = answer.truncated
+        resp.headers["Link"] = f'<{limit_link(limits_url(), answer.truncated)}>; rel="describedby"'
     return resp

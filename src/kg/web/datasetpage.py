@@ -3,23 +3,30 @@ classes, properties, links, dumps), read from the same graph RDF clients get."""
 
 from __future__ import annotations
 
-from flask import Response, render_template, request
+from flask import Response, render_template
 from rdflib import URIRef
 from rdflib.namespace import DCAT, DCTERMS, RDF
 
 from kg.results import short
 from kg.web.links import add_link_header, alternates, href
 from kg.web.meta import SD, VOID, description_graph
+from kg.web.services import current
 
 
 def _n(value: object) -> int:
     return int(value.toPython()) if value is not None else 0  # type: ignore[attr-defined]
 
 
+def _here(url: str, base: str) -> str:
+    """A public URL of this server as a path on this server, so the page's links work wherever it runs."""
+    return url[len(base) :] if url.startswith(base + "/") else url
+
+
 def page() -> Response:
     g = description_graph()
-    dataset = URIRef(request.url_root.rstrip("/") + "/dataset")
-    endpoint = URIRef(request.url_root.rstrip("/") + "/sparql")
+    base = current().settings.public_base.rstrip("/")  # the description names the public IRIs (see meta)
+    dataset = URIRef(base + "/dataset")
+    endpoint = URIRef(base + "/sparql")
     classes = sorted(
         (
             {
@@ -54,7 +61,7 @@ def page() -> Response:
     graphs.sort(key=lambda x: x["iri"])
     dumps = sorted(
         (
-            {"url": str(g.value(d, DCAT.downloadURL)), "media": str(g.value(d, DCAT.mediaType))}
+            {"url": _here(str(g.value(d, DCAT.downloadURL)), base), "media": str(g.value(d, DCAT.mediaType))}
             for d in g.objects(dataset, DCAT.distribution)
         ),
         key=lambda d: d["url"],

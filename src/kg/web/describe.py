@@ -14,6 +14,7 @@ from rdflib import BNode, Literal, URIRef
 from rdflib.collection import Collection
 from rdflib.namespace import RDF, RDFS
 
+from kg.namespaces import PAPER, SYNTHETIC
 from kg.results import short
 from kg.web.links import href
 from kg.web.services import Services
@@ -46,9 +47,13 @@ GROUP BY ?v ORDER BY ?label ?v"""
 _IS_CLASS = """PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> PREFIX owl: <http://www.w3.org/2002/07/owl#>
 ASK { { ?s a owl:Class } UNION { ?s a rdfs:Class } UNION { ?x a ?s } UNION { ?s rdfs:subClassOf ?y } }"""
 _LABELS = _PREFIXES + """SELECT ?p ?l WHERE { VALUES ?p { rdfs:label skos:prefLabel } ?s ?p ?l } ORDER BY ?p"""
-_PROVENANCE = """PREFIX prov: <http://www.w3.org/ns/prov#> PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
-SELECT ?v (MIN(STR(?l)) AS ?label) WHERE { ?s prov:wasDerivedFrom ?v OPTIONAL { ?v rdfs:label ?l } }
-GROUP BY ?v ORDER BY ?v"""
+# what a resource was derived from, and whether that is part of the paper or made up by `kg generate`
+_PROVENANCE = f"""PREFIX prov: <http://www.w3.org/ns/prov#> PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+PREFIX dcterms: <http://purl.org/dc/terms/>
+SELECT ?v (MIN(STR(?l)) AS ?label) (MAX(?paper) AS ?inPaper) WHERE {{
+  ?s prov:wasDerivedFrom ?v OPTIONAL {{ ?v rdfs:label ?l }}
+  OPTIONAL {{ ?v dcterms:isPartOf* <{PAPER}> BIND (1 AS ?paper) }}
+}} GROUP BY ?v ORDER BY ?v"""
 _EXISTS = "ASK { { ?s ?p ?o } UNION { ?x ?q ?s } }"
 
 
@@ -145,6 +150,14 @@ class Group:
     page: int = 1
     pages: int = 1
     natural: bool = True  # sorted naturally (numbers as numbers) rather than in the engine's order
+
+
+def _origin(row: dict) -> str:
+    """Where a source a resource was derived from stands: `paper` (a part of it), `synthetic` (made up by
+    `kg generate`) or `other`."""
+    if row["v"]["value"].startswith(str(SYNTHETIC)):
+        return "synthetic"
+    return "paper" if "inPaper" in row else "other"
 
 
 @dataclass
@@ -244,7 +257,10 @@ class Describer:
         types = [
             term_view(r["v"], r.get("label", {}).get("value")) for r in svc.select(_VALUES_OUT, {"s": s, "p": RDF.type})
         ]
-        provenance = [term_view(r["v"], r.get("label", {}).get("value")) for r in svc.select(_PROVENANCE, {"s": s})]
+        provenance = [
+            dict(term_view(r["v"], r.get("label", {}).get("value")), origin=_origin(r))
+            for r in svc.select(_PROVENANCE, {"s": s})
+        ]
         if focus is not None:
             direction, prop, page = focus
             if direction == "instances":

@@ -8,7 +8,7 @@ from rdflib import URIRef
 from rdflib.namespace import OWL
 
 from kg.errors import InputError, NotFound, QuerySyntaxError
-from kg.namespaces import GRAPH, IFD, ONTOLOGY_IRI
+from kg.namespaces import GRAPH, IFD, ONTOLOGY_IRI, SYNTHETIC
 from kg.results import GRAPH_FORMATS
 from kg.sparqltext import is_absolute_iri
 from kg.web import conneg
@@ -104,6 +104,15 @@ def resource() -> Response:
 def own_resource(rest: str) -> Response:
     """This dataset's IRIs (`https://w3id.org/interfirm/id/...`) at their own path, whatever the public base."""
     iri = IFD[rest]
+    if not is_absolute_iri(str(iri)):
+        raise NotFound(f"no such resource: {request.path}")
+    return describe(iri, view_url=local_path(str(iri)) or request.path)
+
+
+@bp.get("/synthetic/<path:rest>")
+def synthetic_resource(rest: str) -> Response:
+    """What `kg generate` made up (`https://w3id.org/interfirm/synthetic/...`) resolves at its own path too."""
+    iri = SYNTHETIC[rest]
     if not is_absolute_iri(str(iri)):
         raise NotFound(f"no such resource: {request.path}")
     return describe(iri, view_url=local_path(str(iri)) or request.path)

@@ -5,16 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from kg import __version__
+from kg.dumps import SYNTAXES
 from kg.queries import MAX_OFFSET, MAX_PAGE, QueryCatalog, SavedQuery
 from kg.results import GRAPH_FORMATS, TABULAR_FORMATS
 from kg.web.conneg import FORMAT_PARAM
-from kg.web.meta import DUMPS
 from kg.web.validate import REPORT_FORMATS
 
 # the media types of the result formats ("table" is the command line's own)
 _TABULAR = [media for fmt, (media, _) in TABULAR_FORMATS.items() if fmt != "table"]
 _GRAPH = [media for fmt, (media, _) in GRAPH_FORMATS.items() if fmt != "table"]
-_RDF_IN = _GRAPH  # the RDF syntaxes /validate and /cases read
+_RDF_IN = [*_GRAPH, "application/n-quads", "application/trig"]  # the RDF syntaxes /validate and /cases read
+_DUMP_NAMES = [f"interfirm.{ext}{gz}" for ext in SYNTAXES for gz in ("", ".gz")]
+_DUMP_TYPES = [*sorted({s.media_type for s in SYNTAXES.values()}), "application/gzip"]
 
 
 _ERROR = {
@@ -84,8 +86,16 @@ _RESULTS = {
     "400": _error("malformed query or parameters"),
     "403": _error("an update without the server's update token (or on a server started without one)"),
     "413": _error("request body too large"),
-    "429": _error("too many queries: every worker busy, or this client over its rate (see Retry-After)"),
-    "503": _error("the query ran past the time limit and was stopped"),
+    "429": _error(
+        "too many requests: every query worker busy, or this client over its rate or its share of the workers "
+        "(see Retry-After)"
+    ),
+    "503": _error("the query ran past the time limit or the memory limit and was stopped"),
+}
+# what every route that uses the query workers may answer besides its own statuses
+_LIMITED = {
+    "429": _RESULTS["429"],
+    "503": _error("the work ran past the time limit or the memory limit and was stopped"),
 }
 
 
@@ -329,7 +339,7 @@ def _routes() -> dict[str, Any]:
                         "400": _error("unparseable data (the message names the line)"),
                         "413": _error("body too large"),
                         "415": _error("unsupported media type"),
-                        "429": _error("this client is over its rate (see Retry-After)"),
+                        **_LIMITED,
                     },
                 }
             },
@@ -348,6 +358,7 @@ def _routes() -> dict[str, Any]:
                             "description": "violations: nothing was added",
                             "content": _content(["application/json"]),
                         },
+                        **_LIMITED,
                     },
                 }
             },
@@ -363,6 +374,7 @@ def _routes() -> dict[str, Any]:
                         "200": {"description": "the resource", "content": _content(["text/html", *_GRAPH])},
                         "400": _error("missing or malformed IRI"),
                         "404": _error("unknown IRI"),
+                        **_LIMITED,
                     },
                 }
             },
@@ -382,6 +394,20 @@ def _routes() -> dict[str, Any]:
                     },
                 }
             },
+            "/synthetic/{rest}": {
+                "get": {
+                    "summary": "What kg generate made up, at its own path (when the server's public base matches)",
+                    "parameters": [
+                        {"name": "rest", "in": "path", "required": True, "schema": {"type": "string"}},
+                        _FORMAT,
+                    ],
+                    "responses": {
+                        "200": {"description": "the resource", "content": _content(["text/html", *_GRAPH])},
+                        "404": _error("unknown IRI, or this server is not the namespace's home"),
+                        **_LIMITED,
+                    },
+                }
+            },
             "/ontology": {
                 "get": {
                     "summary": "The ontology as HTML documentation or RDF",
@@ -389,6 +415,7 @@ def _routes() -> dict[str, Any]:
                     "responses": {
                         "200": {"description": "the ontology", "content": _content(["text/html", *_GRAPH])},
                         "400": _error("unknown format"),
+                        **_LIMITED,
                     },
                 }
             },
@@ -399,24 +426,46 @@ def _routes() -> dict[str, Any]:
                     "responses": {
                         "200": {"description": "the description", "content": _content(["text/html", *_GRAPH])},
                         "400": _error("unknown format"),
-                        "429": _error("every query worker busy (see Retry-After)"),
+                        **_LIMITED,
                     },
                 }
             },
-            "/dumps/interfirm.{ext}": {
+            "/dumps/{name}": {
                 "get": {
-                    "summary": "The whole dataset for download",
+                    "summary": "The whole dataset for download, complete (`.gz`: the gzip file; Accept-Encoding: "
+                    "gzip for gzip content-coding)",
                     "parameters": [
                         {
-                            "name": "ext",
+                            "name": "name",
                             "in": "path",
                             "required": True,
-                            "schema": {"type": "string", "enum": list(DUMPS)},
+                            "schema": {"type": "string", "enum": _DUMP_NAMES},
                         }
                     ],
                     "responses": {
-                        "200": {"description": "the dump", "content": _content(_GRAPH)},
-                        "404": _error("unknown dump format"),
+                        "200": {"description": "the dump", "content": _content(_DUMP_TYPES)},
+                        "304": {"description": "not modified (If-None-Match)"},
+                        "404": _error("unknown dump, or a server in front of a remote store (no dumps)"),
+                        **_LIMITED,
+                    },
+                }
+            },
+            "/sources/{name}": {
+                "get": {
+                    "summary": "The text of the paper the graph was built from (named in the provenance graph)",
+                    "parameters": [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}],
+                    "responses": {
+                        "200": {"description": "the text", "content": _content(["text/plain"])},
+                        "304": {"description": "not modified (If-None-Match)"},
+                        "404": _error("no such source text"),
+                    },
+                }
+            },
+            "/limits": {
+                "get": {
+                    "summary": "The limits of this server (a cut result links here)",
+                    "responses": {
+                        "200": {"description": "the limits", "content": _content(["text/html", "application/json"])}
                     },
                 }
             },
@@ -515,6 +564,7 @@ def _routes() -> dict[str, Any]:
                     "summary": "200 when the store answers",
                     "responses": {
                         "200": {"description": "healthy", "content": _content(["application/json"])},
+                        "429": _LIMITED["429"],
                         "503": _error("the store is empty or not answering"),
                     },
                 }

@@ -96,9 +96,15 @@ def _values(saved: SavedQuery) -> dict[str, str]:
     values = {k: v for k, v in request.args.items() if k != "format"}
     if request.method == "POST":
         if request.mimetype == "application/json":
-            body = request.get_json(silent=True)
-            if not isinstance(body, dict):
-                raise InputError("the JSON body must be an object of parameter values", source="request body")
+            try:
+                body = request.get_json(silent=True)
+            except RecursionError:
+                body = None  # nested deeper than the JSON reader goes: not an object of values anyway
+            if not isinstance(body, dict) or not all(isinstance(v, str | int | float | bool) for v in body.values()):
+                raise InputError(
+                    "the JSON body must be an object of parameter values (strings, numbers or booleans)",
+                    source="request body",
+                )
             values.update({str(k): str(v) for k, v in body.items()})
         elif request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data", ""):
             values.update({k: v for k, v in request.form.items() if k != "format"})

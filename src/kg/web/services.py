@@ -4,24 +4,30 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from functools import cached_property
+from pathlib import Path
 from typing import Any, TypeVar
 
 import rdflib
-from flask import current_app
+from flask import current_app, has_request_context, request
 from rdflib.term import Identifier, URIRef
 
+from kg import dumps
+from kg.dumps import Dump
 from kg.executor import Answer, QueryExecutor, generation
 from kg.guard import check_query
 from kg.ingest import IngestResult
 from kg.namespaces import ONTOLOGY_GRAPH, PREFIXES
 from kg.queries import QueryCatalog
 from kg.settings import Settings
+from kg.sources import paper_text
 from kg.updates import UpdateResult
 from kg.validation import Report
 
 T = TypeVar("T")
+DUMP_RETRY = 2.0  # seconds between two dump writers started by one process
 
 
 class Services:
@@ -32,6 +38,8 @@ class Services:
         self._lock = threading.Lock()
         self._executor: QueryExecutor | None = None
         self._per_generation: dict[str, tuple[tuple[int, ...], Any]] = {}
+        self._dump_writer: Any = None  # the process writing the dumps of this generation, if one runs
+        self._dump_started = -DUMP_RETRY
 
     @property
     def executor(self) -> QueryExecutor:
@@ -58,7 +66,8 @@ class Services:
         tabular_format: str = "json",
         graph_format: str = "turtle",
     ) -> Answer:
-        check_query(sparql, self.settings.allowed_services)
+        s = self.settings
+        check_query(sparql, s.allowed_services, max_depth=s.max_query_depth, max_chain=s.max_query_chain)
         return self.executor.run(
             sparql,
             bindings=bindings,
@@ -66,6 +75,7 @@ class Services:
             named_graphs=named_graphs,
             tabular_format=tabular_format,
             graph_format=graph_format,
+            limits_url=limits_url(),
         )
 
     def select(self, sparql: str, bindings: Mapping[str, Identifier] | None = None) -> list[dict[str, dict]]:
@@ -136,9 +146,50 @@ class Services:
 
         return self.per_generation("ontology", fetch)
 
+    def dumps(self, wait: float = 0.0) -> dict[str, Dump] | None:
+        """The complete dumps of the store as it is now (`kg.dumps`); None when they are not written yet (a
+        background process is then writing them; this waits up to `wait` seconds) or when the store is remote."""
+        if self.settings.store == "sparql":
+            return None
+        done = dumps.ready(self.settings)
+        deadline = time.monotonic() + wait
+        while done is None:
+            self._start_dump_writer()
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(0.1)
+            done = dumps.ready(self.settings)
+        return done
+
+    def _start_dump_writer(self) -> None:
+        """Start a process that writes the dumps (one at a time; across processes, a lock file decides)."""
+        import multiprocessing as mp
+
+        with self._lock:
+            if self._dump_writer is not None and self._dump_writer.is_alive():
+                return
+            if time.monotonic() - self._dump_started < DUMP_RETRY or dumps.writing(self.settings):
+                return  # one just ended (it failed, or the data changed under it), or another process writes
+            writer = mp.get_context("spawn").Process(target=dumps.produce_quietly, args=(self.settings,), daemon=True)
+            writer.start()
+            self._dump_writer = writer
+            self._dump_started = time.monotonic()
+
+    def paper_text(self) -> Path | None:
+        """The paper's text the graph was built from (`sources/`), when the repository holds it."""
+        return paper_text(self.settings)
+
     def close(self) -> None:
         if self._executor is not None:
             self._executor.close()
+        if self._dump_writer is not None and self._dump_writer.is_alive():
+            self._dump_writer.terminate()
+            self._dump_writer.join(timeout=5)
+
+
+def limits_url() -> str:
+    """This server's document about its limits (a cut result links to it); empty outside a request."""
+    return request.url_root + "limits" if has_request_context() else ""
 
 
 def current() -> Services:

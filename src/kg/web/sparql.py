@@ -16,7 +16,7 @@ from kg.errors import InputError, QuerySyntaxError
 from kg.executor import Answer
 from kg.sparqltext import is_absolute_iri, is_update, mask
 from kg.web import conneg, preview
-from kg.web.auth import require_update_token
+from kg.web.auth import client_agent, require_update_token
 from kg.web.services import current
 
 bp = Blueprint("sparql", __name__)
@@ -80,7 +80,7 @@ def _update(texts: list[str], fields: dict[str, list[str]]) -> Response:
         using=_iris(fields, "using-graph-uri") or (),
         using_named=_iris(fields, "using-named-graph-uri") or (),
         base=_base(),
-        agent=request.remote_addr or "unknown",
+        agent=client_agent(),
     )
     body = {"applied": True, "update": result.graph, "quads": result.quads, "seconds": result.seconds}
     return Response(json.dumps(body, indent=2) + "\n", status=200, mimetype="application/json")

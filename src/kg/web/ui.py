@@ -64,8 +64,16 @@ def page() -> Response:
         "vocabulary": vocabulary(svc),
         "preview": preview.PREVIEW_ROWS,
         "defaultQuery": default_query(),
+        "limits": url_for("meta.limits"),
     }
-    html = render_template("index.html", config=config, preview=preview.PREVIEW_ROWS, default_query=default_query())
+    html = render_template(
+        "index.html",
+        config=config,
+        preview=preview.PREVIEW_ROWS,
+        default_query=default_query(),
+        limits_url=url_for("meta.limits"),
+        dumps_url=url_for("meta.dump", name="interfirm.nq"),
+    )
     return Response(html, mimetype="text/html")
 
 

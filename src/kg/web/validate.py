@@ -11,7 +11,7 @@ from werkzeug.exceptions import UnsupportedMediaType
 
 from kg import rdfio
 from kg.errors import InputError
-from kg.web.auth import require_update_token
+from kg.web.auth import client_agent, require_update_token
 from kg.web.services import current
 
 bp = Blueprint("validate", __name__)
@@ -25,12 +25,12 @@ REPORT_FORMATS = {
 
 
 def _uploaded() -> rdflib.Graph:
-    """The request body as a graph: Turtle, N-Triples, JSON-LD or RDF/XML, nothing fetched from outside."""
+    """The request body as a graph (for N-Quads and TriG, the triples of all its graphs), nothing fetched."""
     fmt = rdfio.PARSE_FORMATS.get(request.mimetype)
-    if fmt is None or fmt in ("trig", "nquads"):
+    if fmt is None:
         raise UnsupportedMediaType(
             f"unsupported Content-Type {request.mimetype or '(none)'!r}; send text/turtle, application/n-triples, "
-            "application/ld+json or application/rdf+xml"
+            "application/n-quads, application/trig, application/ld+json or application/rdf+xml"
         )
     data = rdfio.parse_bytes(request.get_data(), fmt, source="request body")
     if len(data) == 0:
@@ -44,7 +44,7 @@ def add_case() -> Response:
     require_update_token("adding cases")
     data = _uploaded()
     result = current().ingest(
-        data, source_name=request.headers.get("X-Source-Name", "POST /cases"), agent=request.remote_addr or "unknown"
+        data, source_name=request.headers.get("X-Source-Name", "POST /cases"), agent=client_agent()
     )
     body = {
         "graph": str(result.graph),

@@ -212,6 +212,20 @@
     }
   }
 
+  // ---- a result the server cut (X-Result-Truncated: rows=N or bytes=N): a banner says so, with the reason
+  function truncatedBanner(response) {
+    const banner = document.getElementById("kg-truncated");
+    if (!banner) { return; }
+    const cut = response && response.headers ? response.headers.get("X-Result-Truncated") : null;
+    banner.hidden = !cut;
+    if (!cut) { return; }
+    const [kind, limit] = cut.split("=");
+    document.getElementById("kg-truncated-why").textContent = kind === "rows"
+      ? `The server answers at most ${Number(limit).toLocaleString("en")} rows per query; more matched.`
+      : `The answer was larger than the server's limit of ${Number(limit).toLocaleString("en")} bytes, so rows were left out.`;
+    document.getElementById("kg-truncated-link").href = config.limits + "#result-" + kind;
+  }
+
   function download(tab, format) {
     // posted into a hidden frame; the server answers with an attachment, so the editor stays as it is
     let frame = document.querySelector("iframe[name='kg-download']");
@@ -248,7 +262,7 @@
     if (!yasqe || yasqe.kgWired) { return; }
     yasqe.kgWired = true;
     yasqe.on("queryBefore", () => declareProjectPrefixes(yasqe));
-    yasqe.on("queryResponse", (_, response) => previewBanner(tab, response));
+    yasqe.on("queryResponse", (_, response) => { previewBanner(tab, response); truncatedBanner(response); });
   }
   yasgui.on("tabAdd", (_, id) => window.setTimeout(() => { const t = yasgui.getTab(id); if (t) { wire(t); } }, 0));
   yasgui.on("tabSelect", (_, id) => window.setTimeout(() => { const t = yasgui.getTab(id); if (t) { wire(t); } }, 0));
