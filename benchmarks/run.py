@@ -149,6 +149,7 @@ def kg_env(work: Path, store_dir: Path, extra: Path | None = None, **more: str) 
         KG_UPDATES_DIR=str(work / "no-updates"),
         # a benchmark from one loopback address would hit the per-client limit at once
         KG_RATE_LIMIT_PER_MINUTE="0",
+        KG_CLIENT_CONCURRENCY="0",  # and at the per-client share of the query workers
         # queue rather than refuse while every query worker is busy (16 clients, 8 workers)
         KG_QUEUE_WAIT="60",
         PYTHONUNBUFFERED="1",
