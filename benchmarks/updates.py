@@ -106,8 +106,8 @@ def by_kind(settings: Settings, extra: tuple[str, ...]) -> list[tuple[str, str, 
         )
     updates.append(
         (
-            "DELETE with a graph variable",
-            "every graph",
+            "DELETE with a graph variable (its effect is compared over every graph)",
+            "the graph its effect changed",
             f"DELETE {{ GRAPH ?g {{ ?s <{NOTES}#p> ?o }} }} WHERE {{ GRAPH ?g {{ ?s <{NOTES}#p> ?o }} }}",
         )
     )
