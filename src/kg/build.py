@@ -16,7 +16,7 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -354,6 +354,7 @@ def extend(
             extras=[e.spec for e in extras],
             on_built=lambda done: on_built(done[-1]),
             last_step=(lambda store: [*entries, updates.apply(store, new, entries, count=live)]) if copy else None,
+            changed=lambda done: updates.changed_graphs(done[-1]),
         )
     return int(read_manifest(path)["quads"]), applied[-1]
 
@@ -402,8 +403,8 @@ def push(
     """Load every named graph of the local store `source` names (built first if need be: files, extra files,
     ingests, updates and the provenance graph) into the remote store `target` names, replacing each graph.
 
-    A remote that refuses only the provenance graph (another kg server keeps its own) gets the data graphs;
-    `skipped(graph, why)` is told.
+    A remote that refuses only the graphs a server keeps itself (another kg server derives its own and keeps
+    its own provenance) gets the data graphs; `skipped(graph, why)` is told.
     """
     remote = remote_store(target)
     local = ensure_built(source)
@@ -413,7 +414,7 @@ def push(
             try:
                 counts[str(name)] = remote.load_graph(name, local.triples(name), progress=progress_to)
             except Forbidden as exc:
-                if name != META_GRAPH or skipped is None:
+                if not (name == META_GRAPH or derived.is_derived(name)) or skipped is None:
                     raise
                 skipped(name, exc.message)
     finally:
@@ -422,16 +423,15 @@ def push(
 
 
 def content_fingerprint(sources: list[Source], entries: Sequence[Entry] = (), root: Path | None = None) -> str:
-    """One hash over the sources, the paper's text (its checksum is in the provenance graph) and the update
-    journal: equal means the store would not change."""
+    """One hash over the sources, the paper's text (its checksum is in the provenance graph), the update
+    journal and the derivations: equal means the store would not change."""
     text = None if root is None else root / PAPER_TEXT_FILE
-    if not entries and (text is None or not text.is_file()):
-        return fingerprint(sources)
     h = hashlib.sha256(fingerprint(sources).encode())
     if text is not None and text.is_file():
         h.update(b"\0text\0" + file_sha256(text).encode())
     for e in entries:
         h.update(b"\0" + e.sha256.encode())
+    h.update(b"\0derived:" + derived.signature().encode())
     return h.hexdigest()
 
 
@@ -523,7 +523,15 @@ def _build(
         return list(entries)
 
     try:
-        _build_beside(path, sources, root=root, entries=entries, extras=extras, last_step=add if added else None)
+        _build_beside(
+            path,
+            sources,
+            root=root,
+            entries=entries,
+            extras=extras,
+            last_step=add if added else None,
+            changed=lambda _: {str(s.graph) for s in added},
+        )
     except (OSError, RuntimeError):
         if not added:
             raise
@@ -588,12 +596,14 @@ def _build_beside(
     extras: Sequence[str] = (),
     on_built: Callable[[list[Entry]], None] | None = None,
     last_step: Callable[[ox.Store], list[Entry]] | None = None,
+    changed: Callable[[list[Entry]], Collection[str] | None] | None = None,
 ) -> list[Entry]:
     """Write the store beside `path`, run `on_built`, swap it in (the caller holds the store's lock); returns
     the entries as applied (a pending one with its effect).
 
     With `last_step`, the live store is copied and only that step runs on the copy (the live store must
-    hold everything else); without, everything is loaded and replayed.
+    hold everything else), and the derived graphs are brought up to date for the named graphs `changed` (all
+    recomputed when None); without, everything is loaded and replayed.
     """
     tmp = path.parent / f".{path.name}.building"
     shutil.rmtree(tmp, ignore_errors=True)
@@ -606,7 +616,7 @@ def _build_beside(
         del live
         store = ox.Store(str(tmp / "db"))
         applied = last_step(store)
-        shift = derived.derive(store)
+        shift = derived.derive(store, None if changed is None else changed(applied))
         written = _provenance(store, sources, root, applied)
         before = {s.get("graph"): s.get("graphs", []) for s in read_manifest(path).get("sources", [])}
         graphs_of = {s: list(before.get(str(s.graph), [])) for s in sources}

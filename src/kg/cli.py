@@ -359,13 +359,13 @@ def query(settings: Settings, name: str | None, expression: str | None, params: 
     """Run a saved query (NAME), any SPARQL query FILE, a query on standard input (-) or -e TEXT.
 
     Parameters (--param) bind variables by the engine: a saved query's declared ones, typed; in any other
-    query the `#+ params:` it declares, if any.
+    query the `#+ params:` it declares, if any. A listing pages with --param limit=N and --param offset=M.
     """
     saved = _query_source(settings, name, expression)
-    bindings = saved.bind(_parse_params(params))
+    text, bindings = saved.prepare(_parse_params(params))
     store = open_store(settings)
     try:
-        result = store.query(saved.text, bindings=bindings)
+        result = store.query(text, bindings=bindings)
     finally:
         store.close()
     sys.stdout.buffer.write(results.serialize(result, fmt))

@@ -3,13 +3,19 @@
 Each worker process opens the store itself and answers one query at a time over a pipe. When a query
 runs past its time limit the worker is killed (freeing its memory and file handles) and replaced,
 and the caller gets QueryTimeout. Results are serialised in the worker, so only bytes cross the pipe.
+
+The pool starts one worker and grows on demand up to its size, always starting one spare beside the busy
+ones so that the next request finds a worker ready. A worker that holds more than `worker_max_rss_mb` after a
+job (a large result, a validation) is replaced: the memory a query took goes back to the system.
 """
 
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import queue
 import signal
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -134,6 +140,25 @@ _KINDS: dict[type, tuple[str, str]] = {
 }
 
 
+def resident_mb() -> float:
+    """This process's resident memory in MB (0 where /proc is not available)."""
+    try:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+def _trim() -> None:
+    """Hand freed heap memory back to the system (glibc's malloc_trim; nothing elsewhere)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
 def limit_memory(megabytes: int) -> None:
     """Cap this process's data segment (heap and private mappings; the store's mapped files do not count).
 
@@ -164,7 +189,9 @@ _MEMORY_HINT = (
 
 def _serve(settings: Settings, conn: Connection) -> None:
     """The worker loop: open the store once, then answer requests until the pipe closes (or memory ran out:
-    a process that hit its memory limit is replaced rather than trusted with the next request)."""
+    a process that hit its memory limit is replaced rather than trusted with the next request). Each answer
+    ends with the worker's resident memory (MB) after the job, for the pool to replace a worker grown too
+    large."""
     from kg import results
     from kg.store import open_store
 
@@ -178,6 +205,14 @@ def _serve(settings: Settings, conn: Connection) -> None:
         conn.send(("error", "MemoryLimit", _memory_message(settings, "opening of the store")))
         return
     conn.send(("ready",))
+
+    def reply(msg: tuple) -> None:  # type: ignore[type-arg]
+        rss = resident_mb()
+        if rss > settings.worker_max_rss_mb:
+            _trim()
+            rss = resident_mb()
+        conn.send((*msg, rss))
+
     while True:
         try:
             req: Job = conn.recv()
@@ -185,15 +220,15 @@ def _serve(settings: Settings, conn: Connection) -> None:
             return
         if not isinstance(req, Request):
             try:
-                conn.send(_JOBS[type(req)](settings, req, store))
+                reply(_JOBS[type(req)](settings, req, store))
             except errors.KgError as exc:  # with its hint: an upload's client needs to know how to fix it
-                conn.send(("error", type(exc).__name__, exc.message, exc.hint))
+                reply(("error", type(exc).__name__, exc.message, exc.hint))
             except MemoryError:
-                conn.send(("error", "MemoryLimit", _memory_message(settings, _KINDS[type(req)][0])))
+                reply(("error", "MemoryLimit", _memory_message(settings, _KINDS[type(req)][0])))
                 return
             except Exception as exc:  # pySHACL or engine failures are answered, not fatal
                 what = _KINDS[type(req)][0]
-                conn.send(("error", "StoreError", f"the {what} failed: {type(exc).__name__}: {exc}"))
+                reply(("error", "StoreError", f"the {what} failed: {type(exc).__name__}: {exc}"))
             continue
         try:
             result = store.query(
@@ -210,14 +245,16 @@ def _serve(settings: Settings, conn: Connection) -> None:
                 truncated = f"bytes={settings.max_result_bytes}"
                 body = results.serialize(result, fmt, links=_links(req, truncated))
             rows = len(result.rows) if result.kind == "SELECT" else None
-            conn.send(("ok", Answer(result.kind, results.media_type(result, fmt), body, rows, truncated)))
+            answer = Answer(result.kind, results.media_type(result, fmt), body, rows, truncated)
+            del result, body
+            reply(("ok", answer))
         except errors.KgError as exc:
-            conn.send(("error", type(exc).__name__, exc.message, exc.hint))
+            reply(("error", type(exc).__name__, exc.message, exc.hint))
         except MemoryError:
-            conn.send(("error", "MemoryLimit", _memory_message(settings, "query")))
+            reply(("error", "MemoryLimit", _memory_message(settings, "query")))
             return
         except Exception as exc:  # an engine failure must not kill the worker silently
-            conn.send(("error", "StoreError", f"the query failed: {type(exc).__name__}: {exc}"))
+            reply(("error", "StoreError", f"the query failed: {type(exc).__name__}: {exc}"))
 
 
 def limit_link(limits_url: str, truncated: str) -> str:
@@ -305,16 +342,59 @@ def _rebuild(name: str, message: str, hint: str | None = None) -> errors.KgError
 
 
 class QueryExecutor:
-    """A pool of worker processes that evaluate queries under a time limit."""
+    """A pool of up to `workers` worker processes that evaluate queries under a time limit."""
 
     def __init__(self, settings: Settings, *, workers: int = 1, start_timeout: float = 120.0) -> None:
         self.settings = settings
         self.start_timeout = start_timeout
         self._ctx = mp.get_context("spawn")
         self._idle: queue.LifoQueue[_Worker] = queue.LifoQueue()
+        self._lock = threading.Lock()
+        self._size = max(1, workers)
+        self._count = 0  # workers started and not retired (idle or busy)
         self._closed = False
-        for _ in range(max(1, workers)):
-            self._idle.put(_Worker(settings, self._ctx))
+        self._spare()
+
+    @property
+    def started(self) -> int:
+        """How many worker processes the pool has now."""
+        return self._count
+
+    def _spare(self) -> None:
+        """Start one more worker, not waited for, unless the pool is at its size."""
+        with self._lock:
+            if self._closed or self._count >= self._size:
+                return
+            self._count += 1
+        try:
+            self._idle.put(_Worker(self.settings, self._ctx))
+        except BaseException:
+            with self._lock:
+                self._count -= 1
+            raise
+
+    def _take(self) -> _Worker:
+        """An idle worker (a new one while the pool is below its size), keeping one spare started; TooBusy when
+        none is free within `queue_wait`."""
+        try:
+            worker = self._idle.get_nowait()
+        except queue.Empty:
+            self._spare()
+            try:
+                worker = self._idle.get(timeout=self.settings.queue_wait)
+            except queue.Empty:
+                raise errors.TooBusy(
+                    "every query worker is busy; try again shortly",
+                    retry_after=max(1, round(self.settings.queue_wait)),
+                ) from None
+        if self._idle.empty():
+            self._spare()
+        return worker
+
+    def _retire(self, worker: _Worker) -> None:
+        worker.kill()
+        with self._lock:
+            self._count -= 1
 
     def run(
         self,
@@ -363,38 +443,30 @@ class QueryExecutor:
     def _call(self, request: Job, timeout: float | None) -> Any:
         limit = self.settings.query_timeout if timeout is None else timeout
         what, hint = _KINDS[type(request)]
-        try:
-            worker = self._idle.get(timeout=self.settings.queue_wait)
-        except queue.Empty:
-            raise errors.TooBusy(
-                "every query worker is busy; try again shortly",
-                retry_after=max(1, round(self.settings.queue_wait)),
-            ) from None
+        worker = self._take()
         if worker.generation != generation(self.settings):
             worker.kill()
             worker = _Worker(self.settings, self._ctx)
+        keep = False  # a worker that failed, was stopped or grew too large is replaced
         try:
             worker.wait_ready(self.start_timeout)
             worker.conn.send(request)
             if not worker.conn.poll(limit):
-                worker.kill()
-                worker = _Worker(self.settings, self._ctx)
                 raise errors.QueryTimeout(
                     f"the {what} was stopped after {limit:g} s, the time limit of this endpoint", hint=hint
                 )
-            msg = worker.conn.recv()
-            if msg[0] == "error" and msg[1] == "MemoryLimit":  # that worker has exited: replace it
-                worker.kill()
-                worker = _Worker(self.settings, self._ctx)
+            *msg, rss = worker.conn.recv()
+            # else its memory goes back to the system; a worker that hit the memory limit has exited
+            keep = rss <= self.settings.worker_max_rss_mb and not (msg[0] == "error" and msg[1] == "MemoryLimit")
         except (EOFError, OSError, BrokenPipeError) as exc:
             code = worker.exit_code()
-            worker = _Worker(self.settings, self._ctx)
             if code == -signal.SIGABRT and self.settings.query_memory_mb > 0:  # the engine's allocation failed
                 raise errors.MemoryLimit(_memory_message(self.settings, what), hint=_MEMORY_HINT) from exc
             raise errors.StoreError(f"the query worker stopped unexpectedly while running the {what}") from exc
         finally:
-            if self._closed:
-                worker.kill()
+            if self._closed or not keep:
+                self._retire(worker)
+                self._spare()
             else:
                 self._idle.put(worker)
         if msg[0] == "ok":
@@ -408,6 +480,6 @@ class QueryExecutor:
         self._closed = True
         while True:
             try:
-                self._idle.get_nowait().kill()
+                self._retire(self._idle.get_nowait())
             except queue.Empty:
                 return

@@ -14,6 +14,7 @@ SYNTHETIC = Namespace(BASE + "synthetic/")  # what `kg generate` makes up: never
 ONTOLOGY_IRI = URIRef(BASE + "ontology")
 ONTOLOGY_GRAPH = GRAPH["ontology"]
 META_GRAPH = GRAPH["meta"]
+STATISTICS_GRAPH = GRAPH["store-statistics"]  # derived: VoID statistics of every named graph (kg.statistics)
 PAPER = URIRef(BASE + "id/unctad-ite-eds-2")
 PAPER_TEXT = SOURCES["unctad-ite-eds-2.txt"]
 DATA_LICENSE = URIRef("https://creativecommons.org/licenses/by/4.0/")  # ontology and data (LICENSE-DATA)
@@ -42,6 +43,7 @@ PREFIXES: dict[str, str] = {
     "sdmx-measure": "http://purl.org/linked-data/sdmx/2009/measure#",
     "sh": "http://www.w3.org/ns/shacl#",
     "skos": "http://www.w3.org/2004/02/skos/core#",
+    "void": "http://rdfs.org/ns/void#",
     "spdx": "http://spdx.org/rdf/terms#",
     "wd": "http://www.wikidata.org/entity/",
     "xsd": "http://www.w3.org/2001/XMLSchema#",

@@ -48,6 +48,7 @@ class Settings:
     update_token: str = ""
     max_result_rows: int = 100_000
     max_result_bytes: int = 64 * 1024 * 1024
+    worker_max_rss_mb: int = 256  # a query worker holding more after a job is replaced
     queue_wait: float = 2.0
     rate_limit_per_minute: int = 600
     client_concurrency: int = 3  # requests one client may have in the query workers at once, server-wide (0: any)

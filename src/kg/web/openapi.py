@@ -6,7 +6,7 @@ from typing import Any
 
 from kg import __version__
 from kg.dumps import SYNTAXES
-from kg.queries import QueryCatalog, SavedQuery
+from kg.queries import MAX_OFFSET, MAX_PAGE, QueryCatalog, SavedQuery
 from kg.results import GRAPH_FORMATS, TABULAR_FORMATS
 from kg.web.conneg import FORMAT_PARAM
 from kg.web.validate import REPORT_FORMATS
@@ -125,6 +125,12 @@ _PAGE = {
         "content": _content(_TABULAR + _GRAPH + ["text/html"]),
     }
 }
+_PAGE_LINKS = {
+    "Link": {
+        "description": 'the neighbouring pages of a listing (RFC 8288): rel="first", "prev" and "next"',
+        "schema": {"type": "string"},
+    }
+}
 _SEARCH = {
     "type": "object",
     "required": ["query", "results", "more"],
@@ -174,6 +180,8 @@ _PARAM_SCHEMAS: dict[str, dict[str, Any]] = {
     "decimal": {"type": "number"},
     "year": {"type": "string", "pattern": r"^-?\d{4}$"},
     "language": {"type": "string", "pattern": r"^[a-zA-Z]{1,8}(-[a-zA-Z0-9]{1,8})*$"},
+    "limit": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE},
+    "offset": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET},
 }
 
 
@@ -183,13 +191,20 @@ def _saved_operation(q: SavedQuery) -> dict[str, Any]:
     for p in q.params:
         schema = dict(_PARAM_SCHEMAS[p.type])
         if p.default is not None:
-            schema["default"] = int(p.default) if p.type == "integer" else p.default
+            schema["default"] = int(p.default) if p.type in ("integer", "limit", "offset") else p.default
         parameters.append(
             {"name": p.name, "in": "query", "required": p.required, "description": p.description, "schema": schema}
         )
     description = q.description or q.summary
     if q.tags:
         description += f" (tags: {', '.join(q.tags)})"
+    responses = {**_RESULTS, **_PAGE}
+    if any(p.paging for p in q.params):
+        description += (
+            "\n\nA listing, one page at a time: `limit` sets the page size, `offset` how many to skip; the "
+            "`Link` header names the first, previous and next pages (an empty page has no next)."
+        )
+        responses["200"] = {**responses["200"], "headers": _PAGE_LINKS}
     return {
         "get": {
             "operationId": "query_" + q.name.replace("-", "_"),
@@ -197,7 +212,7 @@ def _saved_operation(q: SavedQuery) -> dict[str, Any]:
             "description": description + f"\n\nThe query: /queries/{q.name}.rq",
             "tags": ["saved queries"],
             "parameters": [*parameters, _FORMAT],
-            "responses": {**_RESULTS, **_PAGE},
+            "responses": responses,
         }
     }
 
