@@ -197,12 +197,15 @@ def test_uploaded_shapes_are_ignored(client: FlaskClient) -> None:
     assert json.loads(r.data)["conforms"] is True
 
 
-def test_validation_runs_under_the_time_limit() -> None:
+def test_validation_runs_under_the_time_limit(tmp_path: Path) -> None:
     """A validation past the limit is stopped like a query (503 naming the limit); the server goes on."""
+    from kg.generate import generate, load_vocabulary
+
     app = create_app(make_settings(store="memory", threads=1, query_timeout=0.3))
     try:
         c = app.test_client()
-        case = (ROOT / "tests" / "cases" / "valid" / "full-case.ttl").read_bytes()
+        generate(tmp_path / "case.ttl", 3000, 5, load_vocabulary(ROOT / "data"))  # seconds of validation
+        case = (tmp_path / "case.ttl").read_bytes()
         r = c.post("/validate", data=case, content_type="text/turtle")
         assert r.status_code == 503 and b"validation was stopped after 0.3 s" in r.data
         assert c.get("/sparql", query_string={"query": "ASK { ?s ?p ?o }"}).status_code == 200
@@ -275,6 +278,31 @@ def test_runaway_query_is_stopped_while_others_are_served(tmp_path: Path) -> Non
         assert status == 200 and b"true" in body
 
 
+def test_the_pool_grows_on_demand_and_replaces_a_worker_grown_too_large(tmp_path: Path) -> None:
+    """One worker at first and one spare beside the busy ones, up to the pool's size; a worker holding more than
+    `worker_max_rss_mb` after a job is replaced (here every one: the limit is 1 MB)."""
+    from kg.executor import QueryExecutor
+    from tests.conftest import tmp_settings
+
+    pool = QueryExecutor(tmp_settings(tmp_path, "oxigraph"), workers=3)
+    try:
+        assert pool.started == 1
+        assert b"true" in pool.run("ASK { ?s ?p ?o }").body
+        assert pool.started == 2  # the one that answered, and a spare started when it was taken
+        with ThreadPoolExecutor(max_workers=3) as threads:
+            answers = list(threads.map(lambda _: pool.run("ASK { ?s ?p ?o }").body, range(6)))
+        assert all(b"true" in a for a in answers) and pool.started <= 3
+    finally:
+        pool.close()
+    small = QueryExecutor(tmp_settings(tmp_path, "oxigraph", worker_max_rss_mb=1), workers=2)
+    try:
+        first = small._idle.queue[-1].process
+        assert b"true" in small.run("ASK { ?s ?p ?o }").body
+        first.join(timeout=10)
+        assert not first.is_alive()  # replaced after its job
+        assert b"true" in small.run("ASK { ?s ?p ?o }").body and small.started <= 2
+    finally:
+        small.close()
 def test_a_memory_error_in_python_is_the_memory_limit_and_the_worker_is_replaced() -> None:
     """In the memory store (rdflib), running out of memory is a Python MemoryError, not an abort: it is answered
     as the memory limit, and the next query gets a fresh worker."""

@@ -110,8 +110,8 @@ def test_the_update_is_recorded_in_the_provenance_graph(client: FlaskClient) -> 
         client,
         "PREFIX prov: <http://www.w3.org/ns/prov#> PREFIX dcterms: <http://purl.org/dc/terms/> "
         "SELECT ?text { GRAPH <https://w3id.org/interfirm/graph/meta> "
-        "{ ?u a prov:Activity ; dcterms:description ?text "
-        "FILTER (STRSTARTS(STR(?u), 'https://w3id.org/interfirm/graph/update/')) } }",  # not the derivations'
+        "{ ?u a prov:Activity ; dcterms:description ?text } "
+        'FILTER STRSTARTS(STR(?u), "https://w3id.org/interfirm/graph/update/") }',  # not a derivation's activity
     )
     assert text == DROP_K
 

@@ -16,7 +16,7 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +29,7 @@ from rdflib.namespace import DCAT, DCTERMS, PROV, RDF, RDFS, XSD
 
 from kg import __version__, derived, progress, rdfio, updates
 from kg.errors import Forbidden, InputError, KgError, StoreError
-from kg.namespaces import DATA_LICENSE, GRAPH, META_GRAPH, ONTOLOGY_GRAPH, PAPER, PAPER_TEXT
+from kg.namespaces import DATA_LICENSE, GRAPH, META_GRAPH, ONTOLOGY_GRAPH, PAPER, PAPER_TEXT, SCRATCH
 from kg.settings import Settings
 from kg.sources import (
     PAPER_TEXT as PAPER_TEXT_FILE,
@@ -366,11 +366,9 @@ def extend(
             extras=[e.spec for e in extras],
             on_built=lambda done: on_built(done[-1]),
             last_step=(lambda store: _apply_update(store, new, entries, live)) if copy else None,
+            changed=lambda done: updates.changed_graphs(done[-1]),
         )
     return int(read_manifest(path)["quads"]), applied[-1]
-
-
-SCRATCH = str(GRAPH["scratch/"])  # graphs a build step uses for a moment and removes
 
 
 def _apply_update(
@@ -439,8 +437,8 @@ def push(
     """Load every named graph of the local store `source` names (built first if need be: files, extra files,
     ingests, updates and the provenance graph) into the remote store `target` names, replacing each graph.
 
-    A remote that refuses the provenance graph or a derived graph (another kg server keeps and derives its
-    own) gets the data graphs; `skipped(graph, why)` is told.
+    A remote that refuses only the graphs a server keeps itself (another kg server derives its own and keeps
+    its own provenance) gets the data graphs; `skipped(graph, why)` is told.
     """
     remote = remote_store(target)
     local = ensure_built(source)
@@ -450,7 +448,7 @@ def push(
             try:
                 counts[str(name)] = remote.load_graph(name, local.triples(name), progress=progress_to)
             except Forbidden as exc:
-                if (name != META_GRAPH and not derived.is_derived(name)) or skipped is None:
+                if not (name == META_GRAPH or derived.is_derived(name)) or skipped is None:
                     raise
                 skipped(name, exc.message)
     finally:
@@ -459,16 +457,15 @@ def push(
 
 
 def content_fingerprint(sources: list[Source], entries: Sequence[Entry] = (), root: Path | None = None) -> str:
-    """One hash over the sources, the paper's text (its checksum is in the provenance graph) and the update
-    journal: equal means the store would not change."""
+    """One hash over the sources, the paper's text (its checksum is in the provenance graph), the update
+    journal and the derivations: equal means the store would not change."""
     text = None if root is None else root / PAPER_TEXT_FILE
-    if not entries and (text is None or not text.is_file()):
-        return fingerprint(sources)
     h = hashlib.sha256(fingerprint(sources).encode())
     if text is not None and text.is_file():
         h.update(b"\0text\0" + file_sha256(text).encode())
     for e in entries:
         h.update(b"\0" + e.sha256.encode())
+    h.update(b"\0derived:" + derived.signature().encode())
     return h.hexdigest()
 
 
@@ -561,7 +558,15 @@ def _build(
         return list(entries), graphs  # only these graphs gained triples
 
     try:
-        _build_beside(path, sources, root=root, entries=entries, extras=extras, last_step=add if added else None)
+        _build_beside(
+            path,
+            sources,
+            root=root,
+            entries=entries,
+            extras=extras,
+            last_step=add if added else None,
+            changed=lambda _: {str(s.graph) for s in added},
+        )
     except (OSError, RuntimeError):
         if not added:
             raise
@@ -626,14 +631,16 @@ def _build_beside(
     extras: Sequence[str] = (),
     on_built: Callable[[list[Entry]], None] | None = None,
     last_step: Callable[[ox.Store], tuple[list[Entry], Sequence[str] | None]] | None = None,
+    changed: Callable[[list[Entry]], Collection[str] | None] | None = None,
 ) -> list[Entry]:
     """Write the store beside `path`, run `on_built`, swap it in (the caller holds the store's lock); returns
     the entries as applied (a pending one with its effect).
 
     With `last_step`, the live store is copied and only that step runs on the copy (the live store must
     hold everything else); without, everything is loaded and replayed. The step returns the entries as
-    applied and, when it only added triples, the graphs it added to: the derived graphs are then updated
-    rather than computed again.
+    applied and, when it only added triples, the graphs it added to; `changed` names the graphs the applied
+    entries changed in any way (None: any). The derived graphs are then brought up to date rather than
+    computed again.
     """
     tmp = path.parent / f".{path.name}.building"
     shutil.rmtree(tmp, ignore_errors=True)
@@ -648,7 +655,10 @@ def _build_beside(
         store = ox.Store(str(tmp / "db"))
         applied, delta = last_step(store)
         shift = -_derived_quads(store)
-        report.update(derived.derive(store, delta=delta))
+        touched = None if changed is None else changed(applied)
+        if touched is not None and delta is not None:  # an extra file's N-Quads may name more graphs
+            touched = {*touched, *(name for name in delta if not name.startswith(SCRATCH))}
+        report.update(derived.derive(store, delta=delta, changed=touched))
         for name in delta or ():
             if name.startswith(SCRATCH):
                 store.remove_graph(ox.NamedNode(name))
@@ -870,7 +880,13 @@ def _load(store: ox.Store, source: Source, report: Callable[[int], Any] = lambda
 
                 store.bulk_extend(quads())
     except SyntaxError as exc:
-        raise InputError(f"syntax error: {exc}", source=str(source.path)) from exc
+        hint = None
+        if str(source.graph).startswith(INGEST_PREFIX):
+            hint = (
+                f"this file is an accepted ingest (graph <{source.graph}>) that this version of the store cannot "
+                f"load; remove it (rm {source.path}) and build again (kg build) to drop that ingest"
+            )
+        raise InputError(f"syntax error: {exc}", source=str(source.path), hint=hint) from exc
     except FileNotFoundError as exc:
         raise InputError("no such file", source=str(source.path), hint="check the path") from exc
     except OSError as exc:

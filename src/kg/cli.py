@@ -1,7 +1,8 @@
-"""The `kg` command line: build, validate, query, export, stats, fmt, reason, ingest, update, serve, push."""
+"""The `kg` command line: build, validate, query, terms, export, stats, fmt, reason, ingest, update, serve, push."""
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -172,13 +173,18 @@ def update(
 def ingest(settings: Settings, files: tuple[Path, ...], dry_run: bool, agent: str | None, fmt: str) -> None:
     """Validate FILES as new case data and add them, all or nothing, as one named graph with provenance.
 
-    Exit 0: added (or would be, with --dry-run); 1: violations, nothing added; 2: unreadable input.
+    Exit 0: added (or would be, with --dry-run); 1: violations, nothing added; 2: unreadable, empty or unstorable
+    input.
     """
     import json
 
+    from kg import progress
     from kg.ingest import ingest_files
 
-    result = ingest_files(settings, list(files), agent=agent, dry_run=dry_run)
+    with progress.Stages(f"ingesting {len(files)} file(s)") as stages:
+        result = ingest_files(
+            settings, list(files), agent=agent, dry_run=dry_run, progress=stages, processes=os.cpu_count() or 1
+        )
     verb = "would add" if dry_run else ("added" if result.committed else "did not add")
     if not result.report.conforms:
         verb = "did not add"
@@ -275,14 +281,14 @@ def validate(settings: Settings, files: tuple[Path, ...], fmt: str) -> None:
     """Validate the repository's data, or FILES as new case data together with it (Turtle, N-Triples, N-Quads,
     TriG, JSON-LD, RDF/XML; the triples of every graph in a file are checked together).
 
-    Exit 0: conforms (warnings allowed); 1: violations; 2: unreadable input.
+    Exit 0: conforms (warnings allowed); 1: violations; 2: unreadable or empty input.
     """
     from kg import progress
     from kg.validation import validate as run
 
     timer = progress.Timer()
-    with progress.working(f"validating {len(files)} file(s)" if files else "validating the repository's data"):
-        report = run(settings, list(files) or None)
+    with progress.Stages(f"validating {len(files)} file(s)" if files else "validating the store's data") as stages:
+        report = run(settings, list(files) or None, progress=stages, processes=os.cpu_count() or 1)
     click.echo(report.render(fmt), nl=False)
     n_v = len(report.violations)
     click.echo(
@@ -353,15 +359,15 @@ def query(settings: Settings, name: str | None, expression: str | None, params: 
     """Run a saved query (NAME), any SPARQL query FILE, a query on standard input (-) or -e TEXT.
 
     Parameters (--param) bind variables by the engine: a saved query's declared ones, typed; in any other
-    query the `#+ params:` it declares, if any.
+    query the `#+ params:` it declares, if any. A listing pages with --param limit=N and --param offset=M.
     """
     from kg.guard import route_services
 
     saved = _query_source(settings, name, expression)
-    bindings = saved.bind(_parse_params(params))
+    text, bindings = saved.prepare(_parse_params(params))
     store = open_store(settings)
     try:
-        result = store.query(route_services(saved.text, settings.service_map), bindings=bindings)
+        result = store.query(route_services(text, settings.service_map), bindings=bindings)
     finally:
         store.close()
     sys.stdout.buffer.write(results.serialize(result, fmt))
@@ -372,6 +378,25 @@ def query(settings: Settings, name: str | None, expression: str | None, params: 
             "page through it with LIMIT and OFFSET, or export the data (kg export)",
             err=True,
         )
+
+
+@main.command()
+@click.argument(
+    "kind", type=click.Choice(["countries", "regions", "sectors", "forms", "measures", "units", "references"])
+)
+@click.option("--format", "fmt", default="table", type=click.Choice(["table", "csv", "tsv", "json"]))
+@click.pass_obj
+def terms(settings: Settings, kind: str, fmt: str) -> None:
+    """List what the graph holds for new case data to reuse: countries (with their economy type), regions,
+    sectors, agreement forms, measures, units or references."""
+    from kg.terms import listing
+
+    store = open_store(settings)
+    try:
+        result = listing(store, kind)
+    finally:
+        store.close()
+    sys.stdout.buffer.write(results.serialize(result, fmt))
 
 
 @main.command("queries")
@@ -488,7 +513,6 @@ def serve(
 ) -> None:
     """Serve the SPARQL endpoint, saved queries, validation, Linked Data pages and the UI."""
     import dataclasses
-    import os
 
     from kg.server import serve as run
 

@@ -3,7 +3,8 @@
     KgError                      base class; exit 3, HTTP 500
     ├── InputError               unreadable or malformed input (file, line, what, fix); exit 2, HTTP 400
     │   ├── QuerySyntaxError     a SPARQL query that does not parse; exit 2, HTTP 400
-    │   └── ParameterError       a saved-query parameter missing or of the wrong type; exit 2, HTTP 400
+    │   ├── ParameterError       a saved-query parameter missing or of the wrong type; exit 2, HTTP 400
+    │   └── TooLarge             an upload over a configured size (triples); exit 2, HTTP 413
     ├── NotFound                 an unknown saved query, resource or file; exit 2, HTTP 404
     ├── Forbidden                an operation the server refuses (updates without a token); exit 4, HTTP 403
     ├── QueryTimeout             a query that exceeded its time limit and was stopped; exit 5, HTTP 503
@@ -28,6 +29,7 @@ __all__ = [
     "QueryTimeout",
     "StoreError",
     "TooBusy",
+    "TooLarge",
 ]
 
 
@@ -74,6 +76,12 @@ class QuerySyntaxError(InputError):
 
 class ParameterError(InputError):
     """A saved-query parameter that is missing, unknown or ill-typed."""
+
+
+class TooLarge(InputError):
+    """An upload over a configured limit (triples per upload)."""
+
+    http_status = 413
 
 
 class NotFound(KgError):

@@ -3,13 +3,19 @@
 Each worker process opens the store itself and answers one query at a time over a pipe. When a query
 runs past its time limit the worker is killed (freeing its memory and file handles) and replaced,
 and the caller gets QueryTimeout. Results are serialised in the worker, so only bytes cross the pipe.
+
+The pool starts one worker and grows on demand up to its size, always starting one spare beside the busy
+ones so that the next request finds a worker ready. A worker that holds more than `worker_max_rss_mb` after a
+job (a large result, a validation) is replaced: the memory a query took goes back to the system.
 """
 
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import queue
 import signal
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -46,7 +52,9 @@ class Request:
 
 @dataclass(frozen=True)
 class ValidateRequest:
-    data: bytes  # N-Triples of the new data
+    data: bytes  # the request body, parsed in the worker (under the time limit and the triple cap)
+    fmt: str  # its rdflib format
+    report_graph: bool = False  # whether the caller needs the report as RDF
 
 
 @dataclass(frozen=True)
@@ -61,33 +69,26 @@ class UpdateRequest:
 
 @dataclass(frozen=True)
 class IngestRequest:
-    data: bytes  # N-Triples of the case data
+    data: bytes  # the request body, parsed in the worker (under the time limit and the triple cap)
+    fmt: str  # its rdflib format
     source_name: str
     agent: str
 
 
-def _ingest(settings: Settings, req: IngestRequest, cache: dict[str, Any]) -> tuple:  # type: ignore[type-arg]
-    """Validate and add case data in the worker, so the time limit can stop a slow validation."""
+def _ingest(settings: Settings, req: IngestRequest, store: Any) -> tuple:  # type: ignore[type-arg]
+    """Parse, validate and add case data in the worker, so the time limit can stop a slow upload."""
     import rdflib
 
     from kg.ingest import ingest
+    from kg.upload import read_bytes
 
-    result = ingest(settings, _from_nt(req.data), source_name=req.source_name, agent=req.agent)
+    data = read_bytes(req.data, req.fmt, max_triples=settings.max_upload_triples)
+    result = ingest(settings, data, source_name=req.source_name, agent=req.agent)
     result.report.graph = rdflib.Graph()  # the caller needs the findings, not the report graph
     return ("ok", result)
 
 
-def _from_nt(data: bytes) -> Any:
-    """The uploaded data as handed over (N-Triples) back as a graph."""
-    import rdflib
-
-    try:
-        return rdflib.Graph().parse(data=data.decode("utf-8"), format="nt")
-    except Exception as exc:  # terms rdflib accepted in one syntax but cannot write as N-Triples
-        raise errors.InputError(f"the data holds terms that cannot be written as N-Triples: {exc}") from exc
-
-
-def _update(settings: Settings, req: UpdateRequest, cache: dict[str, Any]) -> tuple:  # type: ignore[type-arg]
+def _update(settings: Settings, req: UpdateRequest, store: Any) -> tuple:  # type: ignore[type-arg]
     """Apply an update in the worker, so the time limit can stop a runaway WHERE clause."""
     from kg.updates import commit
 
@@ -103,18 +104,22 @@ def _update(settings: Settings, req: UpdateRequest, cache: dict[str, Any]) -> tu
     return ("ok", result)
 
 
-def _validate(settings: Settings, req: ValidateRequest, cache: dict[str, Any]) -> tuple:  # type: ignore[type-arg]
-    """Validate new data in the worker (so the time limit can stop it); the context is loaded once."""
-    from kg.validation import context, validate_new
+def _validate(settings: Settings, req: ValidateRequest, store: Any) -> tuple:  # type: ignore[type-arg]
+    """Parse and validate an upload in the worker (so the time limit can stop both) against its open store."""
+    import rdflib
 
-    if "validation" not in cache:
-        cache["validation"] = context(settings)
-    report = validate_new(_from_nt(req.data), *cache["validation"])
-    return ("ok", (report.conforms, report.findings, report.graph.serialize(format="nt", encoding="utf-8")))
+    from kg.upload import read_bytes
+    from kg.validation import load_shapes, validate_new
+
+    data = read_bytes(req.data, req.fmt, max_triples=settings.max_upload_triples)
+    report = validate_new(store, data, load_shapes(settings))
+    if not req.report_graph:
+        report.graph = rdflib.Graph()
+    return ("ok", report)
 
 
 Job = Request | ValidateRequest | UpdateRequest | IngestRequest
-_JOBS: dict[type, Callable[[Settings, Any, dict[str, Any]], tuple]] = {  # type: ignore[type-arg]
+_JOBS: dict[type, Callable[[Settings, Any, Any], tuple]] = {  # type: ignore[type-arg]
     ValidateRequest: _validate,
     UpdateRequest: _update,
     IngestRequest: _ingest,
@@ -133,6 +138,25 @@ _KINDS: dict[type, tuple[str, str]] = {
         "send smaller case files, or ask the operator for a longer limit",
     ),
 }
+
+
+def resident_mb() -> float:
+    """This process's resident memory in MB (0 where /proc is not available)."""
+    try:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+def _trim() -> None:
+    """Hand freed heap memory back to the system (glibc's malloc_trim; nothing elsewhere)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 def limit_memory(megabytes: int) -> None:
@@ -165,7 +189,9 @@ _MEMORY_HINT = (
 
 def _serve(settings: Settings, conn: Connection) -> None:
     """The worker loop: open the store once, then answer requests until the pipe closes (or memory ran out:
-    a process that hit its memory limit is replaced rather than trusted with the next request)."""
+    a process that hit its memory limit is replaced rather than trusted with the next request). Each answer
+    ends with the worker's resident memory (MB) after the job, for the pool to replace a worker grown too
+    large."""
     from kg import results
     from kg.store import open_store
 
@@ -173,13 +199,20 @@ def _serve(settings: Settings, conn: Connection) -> None:
     try:
         store = open_store(settings)
     except errors.KgError as exc:
-        conn.send(("error", type(exc).__name__, str(exc)))
+        conn.send(("error", type(exc).__name__, exc.message, exc.hint))
         return
     except MemoryError:
         conn.send(("error", "MemoryLimit", _memory_message(settings, "opening of the store")))
         return
     conn.send(("ready",))
-    cache: dict[str, Any] = {}  # what a job loads once per worker (the validation context)
+
+    def reply(msg: tuple) -> None:  # type: ignore[type-arg]
+        rss = resident_mb()
+        if rss > settings.worker_max_rss_mb:
+            _trim()
+            rss = resident_mb()
+        conn.send((*msg, rss))
+
     while True:
         try:
             req: Job = conn.recv()
@@ -187,15 +220,15 @@ def _serve(settings: Settings, conn: Connection) -> None:
             return
         if not isinstance(req, Request):
             try:
-                conn.send(_JOBS[type(req)](settings, req, cache))
-            except errors.KgError as exc:
-                conn.send(("error", type(exc).__name__, exc.message))
+                reply(_JOBS[type(req)](settings, req, store))
+            except errors.KgError as exc:  # with its hint: an upload's client needs to know how to fix it
+                reply(("error", type(exc).__name__, exc.message, exc.hint))
             except MemoryError:
-                conn.send(("error", "MemoryLimit", _memory_message(settings, _KINDS[type(req)][0])))
+                reply(("error", "MemoryLimit", _memory_message(settings, _KINDS[type(req)][0])))
                 return
             except Exception as exc:  # pySHACL or engine failures are answered, not fatal
                 what = _KINDS[type(req)][0]
-                conn.send(("error", "StoreError", f"the {what} failed: {type(exc).__name__}: {exc}"))
+                reply(("error", "StoreError", f"the {what} failed: {type(exc).__name__}: {exc}"))
             continue
         try:
             result = store.query(
@@ -212,14 +245,16 @@ def _serve(settings: Settings, conn: Connection) -> None:
                 truncated = f"bytes={settings.max_result_bytes}"
                 body = results.serialize(result, fmt, links=_links(req, truncated))
             rows = len(result.rows) if result.kind == "SELECT" else None
-            conn.send(("ok", Answer(result.kind, results.media_type(result, fmt), body, rows, truncated)))
+            answer = Answer(result.kind, results.media_type(result, fmt), body, rows, truncated)
+            del result, body
+            reply(("ok", answer))
         except errors.KgError as exc:
-            conn.send(("error", type(exc).__name__, exc.message))
+            reply(("error", type(exc).__name__, exc.message, exc.hint))
         except MemoryError:
-            conn.send(("error", "MemoryLimit", _memory_message(settings, "query")))
+            reply(("error", "MemoryLimit", _memory_message(settings, "query")))
             return
         except Exception as exc:  # an engine failure must not kill the worker silently
-            conn.send(("error", "StoreError", f"the query failed: {type(exc).__name__}: {exc}"))
+            reply(("error", "StoreError", f"the query failed: {type(exc).__name__}: {exc}"))
 
 
 def limit_link(limits_url: str, truncated: str) -> str:
@@ -281,7 +316,7 @@ class _Worker:
         msg = self.conn.recv()
         if msg[0] != "ready":
             self.kill()
-            raise _rebuild(msg[1], msg[2])
+            raise _rebuild(*msg[1:])
         self.ready = True
 
     def kill(self) -> None:
@@ -298,24 +333,68 @@ class _Worker:
         return code
 
 
-def _rebuild(name: str, message: str) -> errors.KgError:
+def _rebuild(name: str, message: str, hint: str | None = None) -> errors.KgError:
+    """The error a worker reported, as its class (with its hint)."""
     cls = getattr(errors, name, errors.StoreError)
     if not (isinstance(cls, type) and issubclass(cls, errors.KgError)):
         cls = errors.StoreError
-    return cls(message)
+    return cls(message, hint=hint)
 
 
 class QueryExecutor:
-    """A pool of worker processes that evaluate queries under a time limit."""
+    """A pool of up to `workers` worker processes that evaluate queries under a time limit."""
 
     def __init__(self, settings: Settings, *, workers: int = 1, start_timeout: float = 120.0) -> None:
         self.settings = settings
         self.start_timeout = start_timeout
         self._ctx = mp.get_context("spawn")
         self._idle: queue.LifoQueue[_Worker] = queue.LifoQueue()
+        self._lock = threading.Lock()
+        self._size = max(1, workers)
+        self._count = 0  # workers started and not retired (idle or busy)
         self._closed = False
-        for _ in range(max(1, workers)):
-            self._idle.put(_Worker(settings, self._ctx))
+        self._spare()
+
+    @property
+    def started(self) -> int:
+        """How many worker processes the pool has now."""
+        return self._count
+
+    def _spare(self) -> None:
+        """Start one more worker, not waited for, unless the pool is at its size."""
+        with self._lock:
+            if self._closed or self._count >= self._size:
+                return
+            self._count += 1
+        try:
+            self._idle.put(_Worker(self.settings, self._ctx))
+        except BaseException:
+            with self._lock:
+                self._count -= 1
+            raise
+
+    def _take(self) -> _Worker:
+        """An idle worker (a new one while the pool is below its size), keeping one spare started; TooBusy when
+        none is free within `queue_wait`."""
+        try:
+            worker = self._idle.get_nowait()
+        except queue.Empty:
+            self._spare()
+            try:
+                worker = self._idle.get(timeout=self.settings.queue_wait)
+            except queue.Empty:
+                raise errors.TooBusy(
+                    "every query worker is busy; try again shortly",
+                    retry_after=max(1, round(self.settings.queue_wait)),
+                ) from None
+        if self._idle.empty():
+            self._spare()
+        return worker
+
+    def _retire(self, worker: _Worker) -> None:
+        worker.kill()
+        with self._lock:
+            self._count -= 1
 
     def run(
         self,
@@ -334,9 +413,9 @@ class QueryExecutor:
         request = Request(sparql, bindings, default_graphs, named_graphs, tabular_format, graph_format, limits_url)
         return self._call(request, timeout)
 
-    def validate(self, data: bytes, *, timeout: float | None = None) -> tuple:  # type: ignore[type-arg]
-        """Validate new data (N-Triples) in a worker under the time limit: (conforms, findings, report as N-Triples)."""
-        return self._call(ValidateRequest(data), timeout)
+    def validate(self, request: ValidateRequest, *, timeout: float | None = None) -> Any:
+        """Parse and validate an upload in a worker under the time limit; the `kg.validation.Report`."""
+        return self._call(request, timeout)
 
     def update(self, request: UpdateRequest, *, timeout: float | None = None) -> Any:
         """Apply a SPARQL Update in a worker under the time limit (see `kg.updates.commit`).
@@ -364,51 +443,43 @@ class QueryExecutor:
     def _call(self, request: Job, timeout: float | None) -> Any:
         limit = self.settings.query_timeout if timeout is None else timeout
         what, hint = _KINDS[type(request)]
-        try:
-            worker = self._idle.get(timeout=self.settings.queue_wait)
-        except queue.Empty:
-            raise errors.TooBusy(
-                "every query worker is busy; try again shortly",
-                retry_after=max(1, round(self.settings.queue_wait)),
-            ) from None
+        worker = self._take()
         if worker.generation != generation(self.settings):
             worker.kill()
             worker = _Worker(self.settings, self._ctx)
+        keep = False  # a worker that failed, was stopped or grew too large is replaced
         try:
             worker.wait_ready(self.start_timeout)
             worker.conn.send(request)
             if not worker.conn.poll(limit):
-                worker.kill()
-                worker = _Worker(self.settings, self._ctx)
                 raise errors.QueryTimeout(
                     f"the {what} was stopped after {limit:g} s, the time limit of this endpoint", hint=hint
                 )
-            msg = worker.conn.recv()
-            if msg[0] == "error" and msg[1] == "MemoryLimit":  # that worker has exited: replace it
-                worker.kill()
-                worker = _Worker(self.settings, self._ctx)
+            *msg, rss = worker.conn.recv()
+            # else its memory goes back to the system; a worker that hit the memory limit has exited
+            keep = rss <= self.settings.worker_max_rss_mb and not (msg[0] == "error" and msg[1] == "MemoryLimit")
         except (EOFError, OSError, BrokenPipeError) as exc:
             code = worker.exit_code()
-            worker = _Worker(self.settings, self._ctx)
             if code == -signal.SIGABRT and self.settings.query_memory_mb > 0:  # the engine's allocation failed
                 raise errors.MemoryLimit(_memory_message(self.settings, what), hint=_MEMORY_HINT) from exc
             raise errors.StoreError(f"the query worker stopped unexpectedly while running the {what}") from exc
         finally:
-            if self._closed:
-                worker.kill()
+            if self._closed or not keep:
+                self._retire(worker)
+                self._spare()
             else:
                 self._idle.put(worker)
         if msg[0] == "ok":
             return msg[1]
         if msg[1] == "MemoryLimit":
             raise errors.MemoryLimit(msg[2], hint=_MEMORY_HINT)
-        raise _rebuild(msg[1], msg[2])
+        raise _rebuild(*msg[1:])
 
     def close(self) -> None:
         """Stop every worker."""
         self._closed = True
         while True:
             try:
-                self._idle.get_nowait().kill()
+                self._retire(self._idle.get_nowait())
             except queue.Empty:
                 return

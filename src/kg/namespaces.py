@@ -17,6 +17,8 @@ META_GRAPH = GRAPH["meta"]
 INFERRED_GRAPH = GRAPH["inferred"]  # the reasoner's (kg.inference)
 ASSERTED_GRAPH = GRAPH["asserted"]  # not stored: every named graph but the derived ones (kg.store.virtual)
 UNION_GRAPH = GRAPH["union"]  # not stored: every named graph
+STATISTICS_GRAPH = GRAPH["store-statistics"]  # derived: VoID statistics of every named graph (kg.statistics)
+SCRATCH = str(GRAPH["scratch/"])  # graphs a build step uses for a moment and removes (never described)
 PAPER = URIRef(BASE + "id/unctad-ite-eds-2")
 PAPER_TEXT = SOURCES["unctad-ite-eds-2.txt"]
 DATA_LICENSE = URIRef("https://creativecommons.org/licenses/by/4.0/")  # ontology and data (LICENSE-DATA)
@@ -45,9 +47,9 @@ PREFIXES: dict[str, str] = {
     "sdmx-measure": "http://purl.org/linked-data/sdmx/2009/measure#",
     "sh": "http://www.w3.org/ns/shacl#",
     "skos": "http://www.w3.org/2004/02/skos/core#",
+    "void": "http://rdfs.org/ns/void#",
     "spdx": "http://spdx.org/rdf/terms#",
     "stw": "http://zbw.eu/stw/descriptor/",
-    "void": "http://rdfs.org/ns/void#",
     "wd": "http://www.wikidata.org/entity/",
     "xsd": "http://www.w3.org/2001/XMLSchema#",
 }

@@ -65,3 +65,46 @@ class Timer:
     def __str__(self) -> str:
         s = self.seconds
         return f"{s:.1f} s" if s < 120 else f"{int(s // 60)} min {int(s % 60)} s"
+
+
+class Stages:
+    """Progress of a long validation or ingest on standard error (a terminal only): a ticking `desc` line from the
+    start, replaced by a bar per stage (`stages(stage, done, total)`) once the work has run for `after` seconds."""
+
+    def __init__(self, desc: str, after: float = 2.0) -> None:
+        self.desc = desc
+        self.started = time.monotonic()
+        self.after = after
+        self.bar: tqdm | None = None  # type: ignore[type-arg]
+        self.stage = ""
+        self._working: Any = None
+
+    def __enter__(self) -> Stages:
+        self._working = working(self.desc)
+        self._working.__enter__()
+        return self
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if self.bar is None and time.monotonic() - self.started < self.after:
+            return
+        self._stop_working()
+        if self.bar is None or stage != self.stage:
+            self.close()
+            self.stage = stage
+            self.bar = bar(total or None, f"{self.desc}: {stage}", unit=" batches" if total else " steps")
+        self.bar.n = done
+        self.bar.refresh()
+
+    def _stop_working(self) -> None:
+        if self._working is not None:
+            self._working.__exit__(None, None, None)
+            self._working = None
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop_working()
+        self.close()

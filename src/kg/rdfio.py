@@ -17,7 +17,7 @@ from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 from rdflib.plugins.parsers.notation3 import BadSyntax
 from rdflib.term import URIRef
 
-from kg.errors import InputError
+from kg.errors import InputError, KgError, TooLarge
 from kg.sparqltext import is_absolute_iri
 
 # media type -> rdflib parser name
@@ -47,6 +47,7 @@ SUFFIX_FORMATS: dict[str, str] = {
 DATASET_FORMATS = ("nquads", "trig")  # the syntaxes that hold named graphs
 _DOCTYPE = re.compile(rb"<!\s*+(DOCTYPE|ENTITY)", re.IGNORECASE)
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*+:")
 
 
 def format_for_path(path: Path) -> str:
@@ -75,10 +76,11 @@ def _read(path: Path) -> bytes:
         raise InputError(f"cannot read the file: {exc.strerror}", source=str(path)) from exc
 
 
-def parse_file(path: Path, graph: rdflib.Graph | None = None) -> rdflib.Graph:
-    """Parse one RDF file into `graph` (a new graph if None); the triples of all its graphs for N-Quads and TriG."""
+def parse_file(path: Path, graph: rdflib.Graph | None = None, *, as_written: bool = False) -> rdflib.Graph:
+    """Parse one RDF file into `graph` (a new graph if None); the triples of all its graphs for N-Quads and TriG;
+    `as_written` as in `parse_bytes`."""
     fmt = format_for_path(path)
-    return parse_bytes(_read(path), fmt, source=str(path), graph=graph)
+    return parse_bytes(_read(path), fmt, source=str(path), graph=graph, as_written=as_written)
 
 
 def parse_graphs(path: Path, default_graph: URIRef) -> dict[URIRef, rdflib.Graph]:
@@ -106,12 +108,17 @@ def parse_bytes(
     source: str = "<input>",
     graph: rdflib.Graph | None = None,
     public_id: str = "urn:x-interfirm:upload:",
+    max_triples: int | None = None,
+    as_written: bool = False,
 ) -> rdflib.Graph:
     """Parse RDF bytes in rdflib format `fmt` into one graph (for N-Quads and TriG: the union of the dataset's
-    graphs); refuse anything that would fetch or expand external content."""
+    graphs); refuse anything that would fetch or expand external content, and stop (TooLarge) at the triple
+    after `max_triples`. With `as_written`, literals keep their lexical form (rdflib would turn
+    "1_000"^^xsd:integer into "1000"): for data to validate, whose mistakes must be shown as written."""
     target = rdflib.Graph() if graph is None else graph
     known = dict(target.namespaces())
-    for _, scratch in _parse(data, fmt, source=source, public_id=public_id):
+    parts = _parse(data, fmt, source=source, public_id=public_id, max_triples=max_triples, as_written=as_written)
+    for _, scratch in parts:
         for triple in scratch:
             target.add(triple)
         for prefix, ns in scratch.namespaces():
@@ -121,7 +128,15 @@ def parse_bytes(
     return target
 
 
-def _parse(data: bytes, fmt: str, *, source: str, public_id: str) -> list[tuple[URIRef | None, rdflib.Graph]]:
+def _parse(
+    data: bytes,
+    fmt: str,
+    *,
+    source: str,
+    public_id: str,
+    max_triples: int | None = None,
+    as_written: bool = False,
+) -> list[tuple[URIRef | None, rdflib.Graph]]:
     """The graphs in RDF bytes: (None, triples) for the default graph, (IRI, triples) for each named graph."""
     _refuse_external_content(data, fmt, source)
     try:
@@ -131,9 +146,17 @@ def _parse(data: bytes, fmt: str, *, source: str, public_id: str) -> list[tuple[
         raise InputError(
             "the data is not valid UTF-8", source=source, line=line, hint="save the file as UTF-8"
         ) from exc
-    scratch: rdflib.Graph = rdflib.Dataset() if fmt in DATASET_FORMATS else rdflib.Graph()
+    scratch: rdflib.Graph
+    if fmt in DATASET_FORMATS:
+        scratch = rdflib.Dataset()  # capped once parsed (the body's size is capped already)
+    else:
+        scratch = rdflib.Graph() if max_triples is None else _Capped(max_triples, source)
+    normalize = rdflib.NORMALIZE_LITERALS
     try:
+        rdflib.NORMALIZE_LITERALS = normalize and not as_written
         scratch.parse(data=text, format=fmt, publicID=public_id)
+    except KgError:
+        raise
     except BadSyntax as exc:
         raise InputError(
             f"{fmt} syntax error: {exc._why}", source=source, line=exc.lines + 1, hint="fix the syntax at that line"
@@ -145,6 +168,8 @@ def _parse(data: bytes, fmt: str, *, source: str, public_id: str) -> list[tuple[
     except Exception as exc:  # rdflib parsers raise many unrelated types
         line = _first_bad_line(text, fmt) if fmt in ("nt", "nquads") else _guess_line(text, str(exc))
         raise InputError(f"{fmt} cannot be parsed: {_first_line(str(exc))}", source=source, line=line) from exc
+    finally:
+        rdflib.NORMALIZE_LITERALS = normalize
     if isinstance(scratch, rdflib.Dataset):
         parts: list[tuple[URIRef | None, rdflib.Graph]] = []
         for g in scratch.graphs():
@@ -163,6 +188,8 @@ def _parse(data: bytes, fmt: str, *, source: str, public_id: str) -> list[tuple[
                 )
     else:
         parts = [(None, scratch)]
+    if max_triples is not None and sum(len(g) for _, g in parts) > max_triples:
+        raise _too_large(max_triples, source)
     for _, g in parts:
         for triple in g:
             for term in triple:
@@ -173,6 +200,14 @@ def _parse(data: bytes, fmt: str, *, source: str, public_id: str) -> list[tuple[
                         source=source,
                         hint="write the character itself, or its \\U escape",
                     )
+                if isinstance(term, rdflib.URIRef) and not is_absolute_iri(term) and _SCHEME.match(term):
+                    shown = "".join(c if c.isprintable() and c != " " else f"\\u{ord(c):04X}" for c in term)
+                    raise InputError(
+                        f"the term <{shown}> cannot be stored: an IRI holds no spaces, control characters or "
+                        "any of < > \" { } | \\ ^ `",
+                        source=source,
+                        hint="percent-encode the character (%20 for a space) or remove it",
+                    )
                 if isinstance(term, rdflib.URIRef) and not is_absolute_iri(term):
                     raise InputError(
                         f"{str(term)!r} is not an absolute IRI",
@@ -180,6 +215,30 @@ def _parse(data: bytes, fmt: str, *, source: str, public_id: str) -> list[tuple[
                         hint="use full IRIs (https://...) or declare the prefix; XML elements need a namespace",
                     )
     return parts
+
+
+class _Capped(rdflib.Graph):
+    """A graph that refuses its triple number `limit + 1` (parsing stops there)."""
+
+    def __init__(self, limit: int, source: str) -> None:
+        super().__init__()
+        self.limit, self.source, self.count = limit, source, 0
+
+    def add(self, triple: tuple) -> rdflib.Graph:  # type: ignore[override,type-arg]
+        if triple in self:
+            return self
+        self.count += 1
+        if self.count > self.limit:
+            raise _too_large(self.limit, self.source)
+        return super().add(triple)
+
+
+def _too_large(limit: int, source: str) -> TooLarge:
+    return TooLarge(
+        f"more than {limit:,} triples",
+        source=source,
+        hint="split the data into smaller uploads, or ask the operator for a larger KG_MAX_UPLOAD_TRIPLES",
+    )
 
 
 def _plain(graph: rdflib.Graph, dataset: rdflib.Dataset) -> rdflib.Graph:

@@ -81,7 +81,7 @@ def _prebuild(settings: Settings) -> None:
     try:
         open_store(settings).close()
     except KgError as exc:  # said as the CLI says it, never as a traceback
-        print(f"error: {exc}", file=sys.stderr, flush=True)
+        print(f"error: the store cannot be built, so the server does not start: {exc}", file=sys.stderr, flush=True)
         sys.exit(exc.exit_code)
 
 

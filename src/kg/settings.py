@@ -42,12 +42,14 @@ class Settings:
     public_base: str = "https://w3id.org/interfirm/"
     extra_files: tuple[str, ...] = ()  # [GRAPH-IRI=]FILE: added to the store's recorded extra files, as kg build FILE
     max_body_bytes: int = 10 * 1024 * 1024
+    max_upload_triples: int = 200_000
     max_query_chars: int = 100_000
     max_query_depth: int = 100  # brackets nested in a query or update (0: no limit)
     max_query_chain: int = 2000  # operators, separators and joining keywords on one path (0: no limit)
     update_token: str = ""
     max_result_rows: int = 100_000
     max_result_bytes: int = 64 * 1024 * 1024
+    worker_max_rss_mb: int = 256  # a query worker holding more after a job is replaced
     queue_wait: float = 2.0
     rate_limit_per_minute: int = 600
     client_concurrency: int = 3  # requests one client may have in the query workers at once, server-wide (0: any)

@@ -57,9 +57,12 @@ def mask(sparql: str) -> tuple[str, list[str]]:
     return _TOKEN.sub(sub, sparql), iris
 
 
-def blank(sparql: str) -> str:
-    """The text with strings, IRIs and comments replaced by spaces of the same length (positions kept)."""
-    return _TOKEN.sub(lambda m: " " * len(m.group(0)), sparql)
+def blank(sparql: str, *, iris: bool = True) -> str:
+    """The text with strings, IRIs (unless `iris` is False) and comments replaced by spaces of the same length
+    (positions kept)."""
+    if iris:
+        return _TOKEN.sub(lambda m: " " * len(m.group(0)), sparql)
+    return _TOKEN.sub(lambda m: m.group(0) if m.group(0).startswith("<") else " " * len(m.group(0)), sparql)
 
 
 def has_dataset_clause(sparql: str) -> bool:
@@ -313,6 +316,51 @@ def _group(top: str, after: int, end: int) -> tuple[int, int] | None:
     opening = top.find("{", after, end)
     closing = top.find("}", opening + 1, end) if opening >= 0 else -1
     return (opening, closing + 1) if opening >= 0 and closing >= 0 else None
+
+
+_SLICE = re.compile(r"(?<![\w:?$-])(LIMIT|OFFSET)(\s+)(\d+)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Slice:
+    """A query's one `LIMIT n` clause with the `OFFSET m` beside it, if any (positions index the text)."""
+
+    start: int
+    end: int
+    limit: int
+    offset: int | None
+
+
+def limit_clauses(sparql: str) -> list[Slice]:
+    """Each LIMIT clause of the query (at any depth), joined with the OFFSET clause written next to it."""
+    text = blank(sparql)
+    found = list(_SLICE.finditer(text))
+    out: list[Slice] = []
+    for i, m in enumerate(found):
+        if m.group(1).upper() != "LIMIT":
+            continue
+        start, end, offset = m.start(), m.end(), None
+        for j in (i - 1, i + 1):  # LimitOffsetClauses: LIMIT n OFFSET m, or OFFSET m LIMIT n
+            if 0 <= j < len(found) and found[j].group(1).upper() == "OFFSET":
+                other = found[j]
+                gap = text[other.end() : m.start()] if j < i else text[m.end() : other.start()]
+                if not gap.strip():
+                    start, end, offset = min(start, other.start()), max(end, other.end()), int(other.group(3))
+        out.append(Slice(start, end, int(m.group(3)), offset))
+    return out
+
+
+def with_slice(sparql: str, limit: int, offset: int) -> str:
+    """The query with its one LIMIT clause (and the OFFSET beside it) set to these numbers.
+
+    SPARQL cannot bind LIMIT or OFFSET to a variable, so the numbers are written into the text: integers the
+    caller has checked, never text from a request.
+    """
+    clauses = limit_clauses(sparql)
+    if len(clauses) != 1:
+        raise InputError(f"the query must have exactly one LIMIT clause to page, not {len(clauses)}")
+    c = clauses[0]
+    return f"{sparql[: c.start]}LIMIT {int(limit)} OFFSET {int(offset)}{sparql[c.end :]}"
 
 
 # What the nesting check reads: brackets, names (keywords, prefixed names, variables, numbers) and punctuation.

@@ -361,6 +361,18 @@ def effect_quads(nquads: str) -> list[ox.Quad]:
     return _parse(nquads)
 
 
+def changed_graphs(entry: Entry) -> set[str] | None:
+    """The named graphs an entry changed, read from its effect (as `apply` or `evaluate` return it); None for a
+    journal file from before effects were kept (its text was run: any graph may have changed)."""
+    if entry.legacy:
+        return None
+    graphs = {*entry.cleared, *entry.created, *entry.dropped}
+    for q in [*_parse(entry.removed or ""), *_parse(entry.added or "")]:
+        if isinstance(q.graph_name, ox.NamedNode):
+            graphs.add(q.graph_name.value)
+    return graphs
+
+
 def _parse(nquads: str) -> list[ox.Quad]:
     return list(ox.parse(nquads.encode("utf-8"), format=_NQUADS)) if nquads.strip() else []
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ class QueryResult:
 
 
 Quad = tuple[Identifier, Identifier, Identifier, URIRef]
+Triple = tuple[Identifier, Identifier, Identifier]
 
 
 DUMP_SYNTAXES = ("nt", "nq", "ttl", "trig", "jsonld")
@@ -65,6 +67,7 @@ def dump_prefixes(syntax: str) -> dict[str, str] | None:
 
 
 T = TypeVar("T")
+EDGE_BATCH = 200  # nodes per lookup query
 
 
 def capped(items: Iterable[T], max_rows: int | None) -> tuple[list[T], bool]:
@@ -133,6 +136,39 @@ class Store(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook, a no-op for stores holding nothing to release
         """Release files and memory; the default does nothing."""
+
+    def edges(
+        self,
+        nodes: Sequence[Identifier] | None,
+        predicate: URIRef | None = None,
+        *,
+        inverse: bool = False,
+        skip_graphs: Sequence[URIRef] = (),
+    ) -> Iterator[Triple]:
+        """The triples whose subject (object when `inverse`) is one of `nodes` (any node when None, then with a
+        `predicate`), with `predicate` (any when None), in any named graph but `skip_graphs`; each triple once.
+
+        This default asks the store with SPARQL, `EDGE_BATCH` nodes per query (blank nodes cannot be named in
+        a query, so they have no edges here; the sparql backend holds none, `push` skolemises them).
+        """
+        if nodes is None and predicate is None:
+            raise ValueError("edges() needs nodes or a predicate")
+        node = "?o" if inverse else "?s"
+        skip = " && ".join(f"?g != {g.n3()}" for g in skip_graphs) or "true"
+        pred = predicate.n3() if predicate is not None else "?p"
+        text = f"SELECT DISTINCT ?s ?p ?o WHERE {{ {{VALUES}} GRAPH ?g {{ ?s {pred} ?o }} FILTER ({skip}) }}"
+        batches: list[list[Identifier]] = [[]]
+        if nodes is not None:
+            named = [n for n in dict.fromkeys(nodes) if not isinstance(n, rdflib.BNode)]
+            batches = [named[i : i + EDGE_BATCH] for i in range(0, len(named), EDGE_BATCH)]
+        for batch in batches:
+            with warnings.catch_warnings():  # rdflib warns when it writes an ill-typed number ("36,8"^^xsd:decimal)
+                warnings.simplefilter("ignore")
+                terms = " ".join(n.n3() for n in batch)
+            values = f"VALUES {node} {{ {terms} }}" if nodes is not None else ""
+            result = self.query(text.replace("{VALUES}", values))
+            for s, p, o in result.rows:
+                yield s, (predicate if predicate is not None else p), o  # type: ignore[misc]
 
     def dataset(self) -> rdflib.Dataset:
         """The store's content as an rdflib Dataset, for serialisation."""

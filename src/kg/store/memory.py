@@ -11,7 +11,7 @@ from rdflib.term import Identifier, URIRef, Variable
 
 from kg.errors import QuerySyntaxError
 from kg.queryerrors import explain
-from kg.store.base import Quad, QueryResult, Store, capped
+from kg.store.base import Quad, QueryResult, Store, Triple, capped
 from kg.store.virtual import resolve
 
 
@@ -89,6 +89,26 @@ class MemoryStore(Store):
         for s, p, o, g in self._ds.quads((None, None, None, None)):
             if g is not None and str(g) != str(rdflib.graph.DATASET_DEFAULT_GRAPH_ID):
                 yield s, p, o, URIRef(str(g.identifier if isinstance(g, rdflib.Graph) else g))
+
+    def edges(
+        self,
+        nodes: Sequence[Identifier] | None,
+        predicate: URIRef | None = None,
+        *,
+        inverse: bool = False,
+        skip_graphs: Sequence[URIRef] = (),
+    ) -> Iterator[Triple]:
+        """Pattern lookups on the dataset, one per node."""
+        skip = {str(g) for g in skip_graphs} | {str(rdflib.graph.DATASET_DEFAULT_GRAPH_ID)}
+        seen: set[Triple] = set()
+        for node in dict.fromkeys(nodes) if nodes is not None else [None]:
+            pattern = (None, predicate, node) if inverse else (node, predicate, None)
+            for s, p, o, g in self._ds.quads((*pattern, None)):  # type: ignore[arg-type]
+                name = str(g.identifier if isinstance(g, rdflib.Graph) else g)
+                if g is None or name in skip or (s, p, o) in seen:
+                    continue
+                seen.add((s, p, o))
+                yield s, p, o
 
     def triples(self, name: URIRef) -> Iterator[tuple[Identifier, Identifier, Identifier]]:
         yield from self._ds.graph(name)

@@ -14,7 +14,7 @@ from rdflib.term import BNode, Identifier, Literal, URIRef
 from kg.errors import InputError, QuerySyntaxError, ServiceError, StoreError
 from kg.queryerrors import explain
 from kg.sparqltext import has_dataset_clause
-from kg.store.base import Quad, QueryResult, Store, capped, dump_format, dump_prefixes, with_values
+from kg.store.base import Quad, QueryResult, Store, Triple, capped, dump_format, dump_prefixes, with_values
 from kg.store.virtual import resolve
 
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
@@ -130,6 +130,35 @@ class OxigraphStore(Store):
         for q in self._store.quads_for_pattern(None, None, None, None):
             if isinstance(q.graph_name, ox.NamedNode):
                 yield (to_rdflib(q.subject), to_rdflib(q.predicate), to_rdflib(q.object), URIRef(q.graph_name.value))
+
+    def edges(
+        self,
+        nodes: Sequence[Identifier] | None,
+        predicate: URIRef | None = None,
+        *,
+        inverse: bool = False,
+        skip_graphs: Sequence[URIRef] = (),
+    ) -> Iterator[Triple]:
+        """Pattern lookups on the store's indexes (blank nodes included), one per node."""
+        skip = {ox.NamedNode(str(g)) for g in skip_graphs}
+        pred = ox.NamedNode(str(predicate)) if predicate is not None else None
+        seen: set[tuple[object, object, object]] = set()
+        for node in dict.fromkeys(nodes) if nodes is not None else [None]:
+            try:
+                term = to_oxigraph(node) if node is not None else None  # type: ignore[arg-type]
+            except ValueError:
+                continue  # a term Oxigraph refuses is not in the store
+            if term is not None and not inverse and isinstance(term, ox.Literal):
+                continue  # a literal is never a subject
+            pattern = (None, pred, term) if inverse else (term, pred, None)
+            for q in self._store.quads_for_pattern(*pattern, None):
+                if not isinstance(q.graph_name, ox.NamedNode) or q.graph_name in skip:
+                    continue
+                key = (q.subject, q.predicate, q.object)
+                if key in seen:
+                    continue
+                seen.add(key)
+                yield to_rdflib(q.subject), to_rdflib(q.predicate), to_rdflib(q.object)
 
     def write(self, out: BinaryIO, syntax: str) -> None:
         fmt = dump_format(syntax)

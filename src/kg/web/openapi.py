@@ -6,7 +6,7 @@ from typing import Any
 
 from kg import __version__
 from kg.dumps import SYNTAXES
-from kg.queries import QueryCatalog, SavedQuery
+from kg.queries import MAX_OFFSET, MAX_PAGE, QueryCatalog, SavedQuery
 from kg.results import GRAPH_FORMATS, TABULAR_FORMATS
 from kg.web.conneg import FORMAT_PARAM
 from kg.web.validate import REPORT_FORMATS
@@ -126,6 +126,12 @@ _PAGE = {
         "content": _content(_TABULAR + _GRAPH + ["text/html"]),
     }
 }
+_PAGE_LINKS = {
+    "Link": {
+        "description": 'the neighbouring pages of a listing (RFC 8288): rel="first", "prev" and "next"',
+        "schema": {"type": "string"},
+    }
+}
 _SEARCH = {
     "type": "object",
     "required": ["query", "results", "more"],
@@ -175,6 +181,8 @@ _PARAM_SCHEMAS: dict[str, dict[str, Any]] = {
     "decimal": {"type": "number"},
     "year": {"type": "string", "pattern": r"^-?\d{4}$"},
     "language": {"type": "string", "pattern": r"^[a-zA-Z]{1,8}(-[a-zA-Z0-9]{1,8})*$"},
+    "limit": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE},
+    "offset": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET},
 }
 
 
@@ -184,13 +192,20 @@ def _saved_operation(q: SavedQuery) -> dict[str, Any]:
     for p in q.params:
         schema = dict(_PARAM_SCHEMAS[p.type])
         if p.default is not None:
-            schema["default"] = int(p.default) if p.type == "integer" else p.default
+            schema["default"] = int(p.default) if p.type in ("integer", "limit", "offset") else p.default
         parameters.append(
             {"name": p.name, "in": "query", "required": p.required, "description": p.description, "schema": schema}
         )
     description = q.description or q.summary
     if q.tags:
         description += f" (tags: {', '.join(q.tags)})"
+    responses = {**_RESULTS, **_PAGE}
+    if any(p.paging for p in q.params):
+        description += (
+            "\n\nA listing, one page at a time: `limit` sets the page size, `offset` how many to skip; the "
+            "`Link` header names the first, previous and next pages (an empty page has no next)."
+        )
+        responses["200"] = {**responses["200"], "headers": _PAGE_LINKS}
     return {
         "get": {
             "operationId": "query_" + q.name.replace("-", "_"),
@@ -198,7 +213,7 @@ def _saved_operation(q: SavedQuery) -> dict[str, Any]:
             "description": description + f"\n\nThe query: /queries/{q.name}.rq",
             "tags": ["saved queries"],
             "parameters": [*parameters, _FORMAT],
-            "responses": {**_RESULTS, **_PAGE},
+            "responses": responses,
         }
     }
 
@@ -322,8 +337,11 @@ def _routes() -> dict[str, Any]:
                             "description": "the SHACL report",
                             "content": _content(list(REPORT_FORMATS)),
                         },
-                        "400": _error("unparseable data (the message names the line)"),
-                        "413": _error("body too large"),
+                        "400": _error(
+                            "unusable data: unparseable (the message names the line), empty (nothing to validate), "
+                            "or holding a term the store cannot hold (the message names it)"
+                        ),
+                        "413": _error("body too large, or more triples than KG_MAX_UPLOAD_TRIPLES"),
                         "415": _error("unsupported media type"),
                         **_LIMITED,
                     },
@@ -336,9 +354,12 @@ def _routes() -> dict[str, Any]:
                     "responses": {
                         "200": {"description": "already present", "content": _content(["application/json"])},
                         "201": {"description": "added", "content": _content(["application/json"])},
-                        "400": _error("unparseable data (the message names the line)"),
+                        "400": _error(
+                            "unusable data: unparseable (the message names the line), empty, or holding a term the "
+                            "store cannot hold (the message names it); nothing was added"
+                        ),
                         "403": _error("no or wrong update token"),
-                        "413": _error("body too large"),
+                        "413": _error("body too large, or more triples than KG_MAX_UPLOAD_TRIPLES"),
                         "415": _error("unsupported media type"),
                         "422": {
                             "description": "violations: nothing was added",

@@ -10,7 +10,7 @@ from rdflib import URIRef
 
 from kg.errors import InputError
 from kg.namespaces import IFC
-from kg.queries import Parameter, SavedQuery
+from kg.queries import MAX_PAGE, Parameter, SavedQuery
 from kg.results import short
 from kg.web import conneg, preview
 from kg.web.services import Services, current
@@ -30,6 +30,8 @@ INPUT_TYPES = {
     "year": "text",
     "language": "text",
     "string": "text",
+    "limit": "number",
+    "offset": "number",
 }
 PATTERNS = {"year": r"-?\d{4}", "language": r"[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*"}
 FORMATS = [("csv", "CSV"), ("tsv", "TSV"), ("json", "SPARQL JSON"), ("xml", "SPARQL XML")]
@@ -72,7 +74,9 @@ def parameter_view(svc: Services, param: Parameter) -> dict:
         "default": param.default,
         "required": param.required,
         "input": INPUT_TYPES[param.type],
-        "step": "any" if param.type == "decimal" else ("1" if param.type == "integer" else None),
+        "step": "any" if param.type == "decimal" else ("1" if param.type in ("integer", "limit", "offset") else None),
+        "min": {"limit": 1, "offset": 0}.get(param.type),
+        "max": MAX_PAGE if param.type == "limit" else None,
         "pattern": PATTERNS.get(param.type),
         "choices": choices(svc, param),
     }
@@ -115,26 +119,57 @@ def _values(saved: SavedQuery) -> dict[str, str]:
     return values
 
 
+def pages(saved: SavedQuery, values: dict[str, str], rows: int | None, extra: dict[str, str]) -> dict[str, str]:
+    """The URLs of the first, previous and next pages of a paged query's result (by rel); {} when it does not
+    page. A page that came back empty has no next one."""
+    page = saved.page(values)
+    if page is None:
+        return {}
+    limit, offset = page
+    names = {p.type: p.name for p in saved.params if p.paging}
+    given = {k: v for k, v in values.items() if k not in names.values()}
+
+    def url(at: int) -> str:
+        args = {**given, names["limit"]: str(limit), **({names["offset"]: str(at)} if "offset" in names else {})}
+        return f"/queries/{saved.name}?{urlencode({**args, **extra})}"
+
+    if "offset" not in names:
+        return {}
+    links = {"first": url(0)}
+    if offset > 0:
+        links["prev"] = url(max(0, offset - limit))
+    if rows:
+        links["next"] = url(offset + limit)
+    return links
+
+
 @bp.route("/queries/<name>", methods=["GET", "POST"])
 def run(name: str) -> Response:
     saved = current().catalog.get(name)
     values = _values(saved)
     if conneg.prefers_html():
         return page(saved, values)
-    bindings = saved.bind(values)
+    text, bindings = saved.prepare(values)
     tabular, graph = conneg.result_formats()
-    answer = current().query(saved.text, bindings=bindings, tabular_format=tabular, graph_format=graph)
-    return conneg.answer_response(answer)
+    answer = current().query(text, bindings=bindings, tabular_format=tabular, graph_format=graph)
+    resp = conneg.answer_response(answer)
+    fmt = request.args.get("format")
+    links = pages(saved, values, answer.rows, {"format": fmt} if fmt else {})
+    if links:  # RFC 8288 links to the neighbouring pages
+        resp.headers["Link"] = ", ".join(f'<{url}>; rel="{rel}"' for rel, url in links.items())
+    return resp
 
 
 def page(saved: SavedQuery, values: dict[str, str]) -> Response:
     """A saved query's page: its form (filled with `values` or the defaults), results, text and downloads."""
     svc = current()
     params = [dict(parameter_view(svc, p), value=values.get(p.name, p.default or "")) for p in saved.params]
-    status, table, error = 200, None, None
+    status, table, error, links, page_of = 200, None, None, {}, None
     try:
-        bindings = saved.bind(values)
-        table = preview.table(svc.query(saved.text, bindings=bindings, tabular_format="json", graph_format="nt"))
+        text, bindings = saved.prepare(values)
+        answer = svc.query(text, bindings=bindings, tabular_format="json", graph_format="nt")
+        table = preview.table(answer)
+        links, page_of = pages(saved, values, answer.rows, {}), saved.page(values)
     except InputError as exc:
         status, error = exc.http_status, str(exc)
     given = {p["name"]: p["value"] for p in params if p["value"]}
@@ -149,6 +184,8 @@ def page(saved: SavedQuery, values: dict[str, str]) -> Response:
         table=table,
         error=error,
         downloads=downloads,
+        links=links,
+        page_of=page_of,
         editor_url="/?" + urlencode({"saved": saved.name, **given}),
         api_url=f"/queries/{saved.name}" + (f"?{urlencode(given)}" if given else ""),
     )

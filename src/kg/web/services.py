@@ -83,19 +83,19 @@ class Services:
         answer = self.query(sparql, bindings=bindings, tabular_format="json")
         return json.loads(answer.body)["results"]["bindings"]
 
-    def validate(self, data: rdflib.Graph) -> Report:
-        """Validate new data exactly as `kg validate FILE` does (with the ontology and the existing graph), in a
-        worker process under the same time limit as queries."""
-        conforms, findings, report_nt = self.executor.validate(data.serialize(format="nt", encoding="utf-8"))
-        return Report(conforms, findings, rdflib.Graph().parse(data=report_nt.decode("utf-8"), format="nt"))
+    def validate(self, data: bytes, fmt: str, *, report_graph: bool = False) -> Report:
+        """Validate an upload (rdflib format `fmt`) exactly as `kg validate FILE` does; parsed and validated in a
+        worker process under the same time limit as queries, at most `max_upload_triples` triples."""
+        from kg.executor import ValidateRequest
 
-    def ingest(self, data: rdflib.Graph, *, source_name: str, agent: str) -> IngestResult:
-        """Validate and add case data (all or nothing) in a worker under the time limit; the query workers then
-        reopen the rebuilt store."""
+        return self.executor.validate(ValidateRequest(data, fmt, report_graph))  # type: ignore[no-any-return]
+
+    def ingest(self, data: bytes, fmt: str, *, source_name: str, agent: str) -> IngestResult:
+        """Parse, validate and add case data (all or nothing) in a worker under the time limit; the query workers
+        then reopen the rebuilt store."""
         from kg.executor import IngestRequest
 
-        nt = data.serialize(format="nt", encoding="utf-8")
-        return self.executor.ingest(IngestRequest(nt, source_name, agent))
+        return self.executor.ingest(IngestRequest(data, fmt, source_name, agent))  # type: ignore[no-any-return]
 
     def update(
         self,

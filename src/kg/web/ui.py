@@ -49,7 +49,8 @@ def page() -> Response:
             "name": q.name,
             "summary": q.summary,
             "text": q.text,
-            "params": [parameter_view(svc, p) for p in q.params],
+            # paging is in the text (its LIMIT clause), which the editor shows and the user edits
+            "params": [parameter_view(svc, p) for p in q.params if not p.paging],
         }
         for q in svc.catalog
     ]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 
-import rdflib
 from flask import Blueprint, Response, request
 from werkzeug.exceptions import UnsupportedMediaType
 
@@ -24,29 +23,32 @@ REPORT_FORMATS = {
 }
 
 
-def _uploaded() -> rdflib.Graph:
-    """The request body as a graph (for N-Quads and TriG, the triples of all its graphs), nothing fetched."""
+def _uploaded() -> tuple[bytes, str]:
+    """The request body and its rdflib format (Turtle, N-Triples, JSON-LD or RDF/XML); parsed in a query worker."""
     fmt = rdfio.PARSE_FORMATS.get(request.mimetype)
     if fmt is None:
         raise UnsupportedMediaType(
             f"unsupported Content-Type {request.mimetype or '(none)'!r}; send text/turtle, application/n-triples, "
             "application/n-quads, application/trig, application/ld+json or application/rdf+xml"
         )
-    data = rdfio.parse_bytes(request.get_data(), fmt, source="request body")
-    if len(data) == 0:
-        raise InputError("the request body holds no triples", source="request body")
-    return data
+    body = request.get_data()
+    if not body.strip():
+        raise InputError("nothing to validate: the request body is empty", source="request body")
+    return body, fmt
 
 
 @bp.post("/cases")
 def add_case() -> Response:
     """Ingest case data (behind the update token): validated, then added all or nothing with provenance."""
     require_update_token("adding cases")
-    data = _uploaded()
+    body, fmt = _uploaded()
     result = current().ingest(
-        data, source_name=request.headers.get("X-Source-Name", "POST /cases"), agent=client_agent()
+        body,
+        fmt,
+        source_name=request.headers.get("X-Source-Name", "POST /cases"),
+        agent=client_agent(),
     )
-    body = {
+    payload = {
         "graph": str(result.graph),
         "triples": result.triples,
         "added": result.committed,
@@ -54,14 +56,14 @@ def add_case() -> Response:
         "results": [asdict(f) for f in result.report.findings],
     }
     status = 201 if result.committed else (200 if result.report.conforms else 422)
-    return Response(json.dumps(body, indent=2), status=status, mimetype="application/json")
+    return Response(json.dumps(payload, indent=2), status=status, mimetype="application/json")
 
 
 @bp.post("/validate")
 def validate() -> Response:
-    data = _uploaded()
-    report = current().validate(data)
+    body, fmt = _uploaded()
     best = request.accept_mimetypes.best_match(list(REPORT_FORMATS), default="application/json")
+    report = current().validate(body, fmt, report_graph=REPORT_FORMATS[best] in ("turtle", "jsonld"))
     resp = Response(report.render(REPORT_FORMATS[best]), mimetype=best)
     resp.headers["Vary"] = "Accept"
     return resp
