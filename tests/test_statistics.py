@@ -71,8 +71,8 @@ def derived(store: Store) -> set[tuple[str, ...]]:
         ("graph", *r)
         for r in rows(
             store,
-            f"SELECT ?g ?n ?np ?nc WHERE {{ {graph} {{ <{S}#store> void:subset ?g . ?g a void:Dataset ; "
-            "void:triples ?n ; void:properties ?np ; void:classes ?nc } }",
+            f"SELECT ?g ?n ?np ?nc WHERE {{ {graph} {{ <{S}#store> void:subset ?g . "
+            "?g void:triples ?n ; void:properties ?np ; void:classes ?nc } }",
         )
     }
     out |= {
@@ -102,10 +102,18 @@ def derived(store: Store) -> set[tuple[str, ...]]:
     out |= {("store", *r) for r in rows(store, f"SELECT ?n WHERE {{ {graph} {{ <{S}#store> void:triples ?n }} }}")}
     size = int(store.query(f"SELECT (COUNT(*) AS ?n) WHERE {{ {graph} {{ ?s ?p ?o }} }}").rows[0][0])  # type: ignore[arg-type]
     kinds = [t[0] for t in out]
-    # per graph: type, triples, properties, classes and the store's subset link; 3 per class partition (link,
-    # class, entities), 4 per property partition (link, property, triples, distinct objects), 1 per value; the
-    # store's type, label and triples
-    expected = 5 * kinds.count("graph") + 3 * kinds.count("class") + 4 * kinds.count("property")
+    # each described graph is a void:Dataset, said once in the whole store: by the statistics graph unless the
+    # graph says so itself (a links file)
+    typed = {r[0] for r in rows(store, f"SELECT ?g WHERE {{ {graph} {{ ?g a void:Dataset }} }}")} - {f"{S}#store"}
+    for g in {t[1] for t in out if t[0] == "graph"}:
+        elsewhere = rows(
+            store, f"SELECT ?h WHERE {{ GRAPH ?h {{ ?g a void:Dataset }} FILTER (?h != <{S}>) }}", g=URIRef(g)
+        )
+        assert (g in typed) != bool(elsewhere), g
+    # per graph: triples, properties, classes and the store's subset link (and its type, above); 3 per class
+    # partition (link, class, entities), 4 per property partition (link, property, triples, distinct objects),
+    # 1 per value; the store's type, label and triples
+    expected = 4 * kinds.count("graph") + len(typed) + 3 * kinds.count("class") + 4 * kinds.count("property")
     assert size == expected + kinds.count("value") + 3, "the statistics graph holds triples nothing accounts for"
     return out
 

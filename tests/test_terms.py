@@ -29,7 +29,7 @@ CLASSES = {
 @pytest.fixture(scope="module")
 def files() -> rdflib.Graph:
     graph = rdflib.Graph().parse(ROOT / "ontology" / "interfirm.ttl")
-    for path in sorted((ROOT / "data").glob("*.ttl")):
+    for path in sorted((ROOT / "data").glob("**/*.ttl")):  # the links files declare the UN M49 regions
         graph.parse(path)
     return graph
 

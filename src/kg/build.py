@@ -27,7 +27,7 @@ import rdflib
 from rdflib import BNode, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, PROV, RDF, RDFS, XSD
 
-from kg import __version__, derived, progress, rdfio, updates
+from kg import __version__, derived, progress, rdfio, statistics, updates
 from kg.errors import Forbidden, InputError, KgError, StoreError
 from kg.namespaces import DATA_LICENSE, GRAPH, META_GRAPH, ONTOLOGY_GRAPH, PAPER, PAPER_TEXT, SCRATCH
 from kg.settings import Settings
@@ -126,7 +126,8 @@ def provenance_graph(
             g.add((d.graph, PROV.wasDerivedFrom, s.graph))
         outcome = (outcomes or {}).get(d.graph)
         if outcome is not None:
-            g.add((d.graph, VOID.triples, Literal(outcome.triples, datatype=XSD.integer)))
+            if not statistics.describes(d.graph):  # else the statistics graph states its size (once in the union)
+                g.add((d.graph, VOID.triples, Literal(outcome.triples, datatype=XSD.integer)))
             for t in outcome.provenance:
                 g.add(t)
     g.add((META_GRAPH, RDF.type, PROV.Entity))
