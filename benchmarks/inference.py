@@ -29,6 +29,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 KG = [sys.executable, "-m", "kg"]
+INFERRED = "https://w3id.org/interfirm/graph/inferred"  # the manifest also times the statistics graph
 
 
 def run(args: list[str], env: dict[str, str], timeout: float = 3600) -> float:
@@ -66,7 +67,7 @@ def main() -> None:
         for _ in range(args.reps):
             wall = run([*KG, "build", "--force", str(data)], env)
             manifest = json.loads((args.workdir / "store" / "manifest.json").read_text())
-            (derived,) = manifest["derived"].values()
+            derived = manifest["derived"][INFERRED]
             builds.append((wall, float(manifest["seconds"]), float(derived["seconds"]), int(derived["triples"]),
                            int(manifest["quads"])))
         shutil.rmtree(args.workdir / "ingest", ignore_errors=True)
@@ -75,7 +76,7 @@ def main() -> None:
             case = ROOT / "tests" / "cases" / "valid" / "cluster-network.ttl"
             ingest_wall = run([*KG, "ingest", str(case), "--agent", "benchmark"], env)
             manifest = json.loads((args.workdir / "store" / "manifest.json").read_text())
-            (derived,) = manifest["derived"].values()
+            derived = manifest["derived"][INFERRED]
             ingest_inference = float(derived["seconds"])
             shutil.rmtree(args.workdir / "ingest", ignore_errors=True)
         walls = [b[0] for b in builds]

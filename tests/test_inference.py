@@ -72,9 +72,12 @@ def test_north_south_partnerships_are_found_from_the_partners_economies(store: S
     ).rows
     assert {a for a, o in oriented if o in (IFC.NorthSouth, IFC.SouthNorth)} <= found
     assert not {a for a, o in oriented if o in (IFC.NorthNorth, IFC.SouthSouth)} & found
-    based = {r[0] for r in store.query(
-        "SELECT ?p WHERE { ?f <https://w3id.org/interfirm/ontology#basedIn> ?p }", bindings={"f": EX["firm-south"]}
-    ).rows}
+    based = {
+        r[0]
+        for r in store.query(
+            "SELECT ?p WHERE { ?f <https://w3id.org/interfirm/ontology#basedIn> ?p }", bindings={"f": EX["firm-south"]}
+        ).rows
+    }
     assert IFD["country-in"] in based  # based in Bangalore, located in India
     assert EX["firm-south"] in members(store, IFC.AgentOfTheSouth)
 
@@ -88,13 +91,17 @@ def test_research_questions_about_clusters_find_the_cases_about_clusters(store: 
 
 
 def test_clusters_are_located_in_every_place_that_contains_them(store: Store) -> None:
-    places = {r[0] for r in store.query(
-        "SELECT ?p WHERE { ?c <https://w3id.org/interfirm/ontology#locatedIn> ?p }", bindings={"c": EX.district}
-    ).rows}
+    places = {
+        r[0]
+        for r in store.query(
+            "SELECT ?p WHERE { ?c <https://w3id.org/interfirm/ontology#locatedIn> ?p }", bindings={"c": EX.district}
+        ).rows
+    }
     assert {IFD["region-sialkot"], IFD["country-pk"]} <= places
     assert EX.district in members(store, IFC.Cluster)
-    patterns = store.query("SELECT ?p WHERE { ?c <https://w3id.org/interfirm/ontology#pattern> ?p }",
-                           bindings={"c": EX.district}).rows
+    patterns = store.query(
+        "SELECT ?p WHERE { ?c <https://w3id.org/interfirm/ontology#pattern> ?p }", bindings={"c": EX.district}
+    ).rows
     assert [(IFC.Clustering,)] == [tuple(r) for r in patterns]
 
 
@@ -153,8 +160,10 @@ def test_the_inferred_graph_is_what_owlrl_concludes(tmp_path: Path) -> None:
 
     store = ox.Store()
     for s in sources:
-        store.extend(ox.Quad(*(ox.NamedNode(str(x)) if isinstance(x, URIRef) else _ox(x) for x in t),
-                             ox.NamedNode(str(s.graph))) for t in s.parse())
+        store.extend(
+            ox.Quad(*(ox.NamedNode(str(x)) if isinstance(x, URIRef) else _ox(x) for x in t), ox.NamedNode(str(s.graph)))
+            for t in s.parse()
+        )
     graph = ox.NamedNode(str(INFERRED_GRAPH))
     run = inference.materialise(store, graph, tmp_path)
     from kg.store.oxigraph import to_rdflib
@@ -203,12 +212,16 @@ DATA = """
 
 def test_inverse_symmetric_transitive_some_and_all_values_from(tmp_path: Path) -> None:
     store = ox.Store()
-    store.load(SMALL.encode(), format=ox.RdfFormat.TURTLE, to_graph=ox.NamedNode("https://w3id.org/interfirm/graph/ontology"))
+    store.load(
+        SMALL.encode(), format=ox.RdfFormat.TURTLE, to_graph=ox.NamedNode("https://w3id.org/interfirm/graph/ontology")
+    )
     store.load(DATA.encode(), format=ox.RdfFormat.TURTLE, to_graph=ox.NamedNode("https://example.org/data"))
     graph = ox.NamedNode(str(INFERRED_GRAPH))
     inference.materialise(store, graph, tmp_path)
-    got = {(q.subject.value.rsplit("#", 1)[-1], q.predicate.value.rsplit("#", 1)[-1], q.object.value.rsplit("#", 1)[-1])
-           for q in store.quads_for_pattern(None, None, None, graph)}
+    got = {
+        (q.subject.value.rsplit("#", 1)[-1], q.predicate.value.rsplit("#", 1)[-1], q.object.value.rsplit("#", 1)[-1])
+        for q in store.quads_for_pattern(None, None, None, graph)
+    }
     assert ("a", "partOf", "c") in got  # transitive
     assert ("c", "hasPart", "a") in got and ("b", "hasPart", "a") in got  # inverse, of the transitive closure too
     assert ("y", "knows", "x") in got  # symmetric
@@ -247,8 +260,11 @@ def test_each_rule_is_a_plan_in_the_provenance_graph_with_its_count(store: Store
           ?rule a prov:Plan ; void:triples ?n ; dcterms:description ?axioms } }""",
         bindings={"m": META_GRAPH},
     ).rows
-    total = int(store.query("SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }",
-                            bindings={"g": INFERRED_GRAPH}).rows[0][0])
+    total = int(
+        store.query("SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }", bindings={"g": INFERRED_GRAPH}).rows[0][
+            0
+        ]
+    )
     assert rows and sum(int(n) for _, n, _ in rows) == total
     assert any("ifd:form-strategic-alliance SubClassOf ifc:StrategicPartnership" in str(a) for _, _, a in rows)
 
@@ -291,8 +307,12 @@ def test_an_ingest_updates_the_inferred_graph_as_a_rebuild_computes_it(tmp_path:
     def inferred() -> set[tuple]:
         st = open_store(settings)
         try:
-            return set(map(tuple, st.query("SELECT ?s ?p ?o WHERE { GRAPH ?g { ?s ?p ?o } }",
-                                           bindings={"g": INFERRED_GRAPH}).rows))
+            return set(
+                map(
+                    tuple,
+                    st.query("SELECT ?s ?p ?o WHERE { GRAPH ?g { ?s ?p ?o } }", bindings={"g": INFERRED_GRAPH}).rows,
+                )
+            )
         finally:
             st.close()
 
@@ -315,22 +335,53 @@ def test_updates_keep_the_inferred_graph_as_a_rebuild_computes_it(tmp_path: Path
     def inferred() -> set[tuple]:
         st = open_store(settings)
         try:
-            return set(map(tuple, st.query("SELECT ?s ?p ?o WHERE { GRAPH ?g { ?s ?p ?o } }",
-                                           bindings={"g": INFERRED_GRAPH}).rows))
+            return set(
+                map(
+                    tuple,
+                    st.query("SELECT ?s ?p ?o WHERE { GRAPH ?g { ?s ?p ?o } }", bindings={"g": INFERRED_GRAPH}).rows,
+                )
+            )
         finally:
             st.close()
 
-    insert = (f"INSERT DATA {{ GRAPH <https://example.org/update-test> {{ <{agreement}> a <{IFC.InterFirmAgreement}> ; "
-              f"<{IFC.hasForm}> <{IFD['form-strategic-alliance']}> }} }}")
+    insert = (
+        f"INSERT DATA {{ GRAPH <https://example.org/update-test> {{ <{agreement}> a <{IFC.InterFirmAgreement}> ; "
+        f"<{IFC.hasForm}> <{IFD['form-strategic-alliance']}> }} }}"
+    )
     commit(settings, insert, agent="test")
     after_insert = inferred()
     assert (URIRef(agreement), RDF.type, IFC.StrategicPartnership) in after_insert
     rebuild(settings, force=True)
     assert inferred() == after_insert
-    delete = (f"DELETE DATA {{ GRAPH <https://example.org/update-test> {{ <{agreement}> <{IFC.hasForm}> "
-              f"<{IFD['form-strategic-alliance']}> }} }}")
+    delete = (
+        f"DELETE DATA {{ GRAPH <https://example.org/update-test> {{ <{agreement}> <{IFC.hasForm}> "
+        f"<{IFD['form-strategic-alliance']}> }} }}"
+    )
     commit(settings, delete, agent="test")
     after_delete = inferred()
     assert (URIRef(agreement), RDF.type, IFC.StrategicPartnership) not in after_delete
     rebuild(settings, force=True)
     assert inferred() == after_delete
+
+
+def test_a_rule_another_rule_subsumes_is_not_run() -> None:
+    """A body that repeats another's atoms with more conditions concludes nothing the shorter one does not."""
+    x, y1, y2, y3 = (rules.Var(n) for n in ("x", "y1", "y2", "y3"))
+    head = rules.Atom(x, RDF.type, IFC.NorthSouthPartnership)
+    north, south = rules.Atom(y1, RDF.type, IFC.AgentOfTheNorth), rules.Atom(y2, RDF.type, IFC.AgentOfTheSouth)
+    pair = (rules.Atom(x, IFC.hasPartner, y1), rules.Atom(x, IFC.hasPartner, y2), north, south)
+    short = rules.Rule("cls-int1", pair, head, ("a",), 1)
+    longer = rules.Rule(
+        "cls-int1",
+        (*pair, rules.Atom(x, IFC.hasPartner, y3), rules.Atom(y3, RDF.type, IFC.AgentOfTheSouth)),
+        head,
+        ("b",),
+        1,
+    )
+    other_head = rules.Rule("cls-int1", longer.body, rules.Atom(x, RDF.type, IFC.Cluster), ("c",), 1)
+    agent = rules.Atom(y1, RDF.type, URIRef("http://www.w3.org/ns/prov#Agent"))
+    once = rules.Rule("cax-sco", (north,), agent, ("d",), 0)  # stage 0 runs once: it cannot stand in for stage 1
+    joined = rules.Rule("cls-svf1", (rules.Atom(x, IFC.hasPartner, y1), north), agent, ("e",), 1)
+    twin = rules.Rule("cls-int1", pair, head, ("f",), 1)
+    kept = rules.without_subsumed([longer, short, other_head, once, joined, twin])
+    assert kept == [short, other_head, once, joined]

@@ -434,5 +434,62 @@ class Compiler:
 
 
 def compile_rules(ontology: rdflib.Graph, classification: Classification) -> list[Rule]:
-    """The instance-level rules of `ontology` (see the module docstring)."""
-    return Compiler(ontology, classification).rules()
+    """The instance-level rules of `ontology` (see the module docstring), without the subsumed ones."""
+    return without_subsumed(Compiler(ontology, classification).rules())
+
+
+def without_subsumed(rules: list[Rule]) -> list[Rule]:
+    """`rules` less each one another makes redundant: one whose body another's body maps into (a substitution of
+    the other's variables turns each of its atoms into one of this body's) with the same head, run in the same
+    stage or later. Unfolding nested class expressions gives such rules (an agreement with partners of the
+    North, of the South and of the South again), each a query as costly as the rule it repeats. Of rules that
+    subsume each other, the first is kept."""
+    by_head: dict[tuple[object, ...], list[int]] = {}
+    for i, r in enumerate(rules):
+        if r.transitive is None:
+            by_head.setdefault((r.head.p, r.head.o if not isinstance(r.head.o, Var) else None), []).append(i)
+    dropped: set[int] = set()
+    for indices in by_head.values():
+        for i in indices:
+            for j in indices:
+                if i == j or j in dropped or rules[j].stage < rules[i].stage:
+                    continue
+                if _subsumes(rules[j], rules[i]) and (j < i or not _subsumes(rules[i], rules[j])):
+                    dropped.add(i)
+                    break
+    return [r for i, r in enumerate(rules) if i not in dropped]
+
+
+def _subsumes(general: Rule, special: Rule) -> bool:
+    """Whether every match of `special`'s body is one of `general`'s giving the same head (a homomorphism)."""
+    if len(general.body) > len(special.body):
+        return False
+
+    def term(t: object, u: object, binding: dict[Var, object]) -> dict[Var, object] | None:
+        if isinstance(t, Var):
+            if t in binding:
+                return binding if binding[t] == u else None
+            return {**binding, t: u}
+        if isinstance(t, tuple):  # alternatives: they must cover what `special` allows
+            return binding if (set(u) if isinstance(u, tuple) else {u}) <= set(t) else None
+        return binding if t == u else None
+
+    def atom(a: Atom, b: Atom, binding: dict[Var, object]) -> dict[Var, object] | None:
+        for t, u in ((a.s, b.s), (a.p, b.p), (a.o, b.o)):
+            found = term(t, u, binding)
+            if found is None:
+                return None
+            binding = found
+        return binding
+
+    def search(k: int, binding: dict[Var, object]) -> bool:
+        if k == len(general.body):
+            return atom(general.head, special.head, binding) is not None
+        for b in special.body:
+            found = atom(general.body[k], b, binding)
+            if found is not None and search(k + 1, found):
+                return True
+        return False
+
+    start = atom(general.head, special.head, {})  # the head fixes the variables it shares with the body
+    return start is not None and search(0, start)
