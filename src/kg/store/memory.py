@@ -107,6 +107,7 @@ class MemoryStore(Store):
                     continue
                 seen.add((s, p, o))
                 yield s, p, o
+
     def triples(self, name: URIRef) -> Iterator[tuple[Identifier, Identifier, Identifier]]:
         yield from self._ds.graph(name)
 

@@ -148,6 +148,7 @@ class OxigraphStore(Store):
                     continue
                 seen.add(key)
                 yield to_rdflib(q.subject), to_rdflib(q.predicate), to_rdflib(q.object)
+
     def write(self, out: BinaryIO, syntax: str) -> None:
         fmt = dump_format(syntax)
         try:
