@@ -110,29 +110,36 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def wait_measured(proc: subprocess.Popen, timeout: float, poll: float = 0.02) -> tuple[int, float, float, bool]:  # type: ignore[type-arg]
+    """Wait for `proc` (killed at `timeout` seconds): its exit code, wall seconds, peak RSS in MB (os.wait4), and
+    whether it was killed."""
+    started = time.perf_counter()
+    deadline = started + timeout
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            break
+        if time.perf_counter() > deadline:
+            proc.kill()
+            pid, status, usage = os.wait4(proc.pid, 0)
+            break
+        time.sleep(poll)
+    wall = time.perf_counter() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return proc.returncode, wall, usage.ru_maxrss / 1024, time.perf_counter() > deadline
+
+
 def run_child(args: list[str], *, env: dict[str, str], timeout: float, log_to: Path) -> Result:
     """Run a command to completion (killed at `timeout`); its wall time and peak RSS (os.wait4)."""
     with open(log_to, "w") as out:
-        started = time.perf_counter()
         proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
-        deadline = started + timeout
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.perf_counter() > deadline:
-                proc.kill()
-                pid, status, usage = os.wait4(proc.pid, 0)
-                break
-            time.sleep(0.02)
-        wall = time.perf_counter() - started
-    proc.returncode = os.waitstatus_to_exitcode(status)
+        rc, wall, rss_mb, timed_out = wait_measured(proc, timeout)
     text = log_to.read_text(errors="replace")
     return {
-        "rc": proc.returncode,
+        "rc": rc,
         "wall_s": wall,
-        "maxrss_mb": usage.ru_maxrss / 1024,
-        "timed_out": time.perf_counter() > deadline,
+        "maxrss_mb": rss_mb,
+        "timed_out": timed_out,
         "output": text[-4000:],
     }
 

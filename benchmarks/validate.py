@@ -63,25 +63,15 @@ def run(args: list[str], env: dict[str, str], timeout: float = 900) -> Result:
     """A command to completion: exit code, wall seconds, peak RSS in MB, output (kept in files, not pipes)."""
     import tempfile
 
+    from run import wait_measured  # this folder is on the path when a benchmark runs as a script
+
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        started = time.perf_counter()
         proc = subprocess.Popen(args, stdout=out, stderr=err, env=env, cwd=ROOT)
-        deadline = started + timeout
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.perf_counter() > deadline:
-                proc.kill()
-                pid, status, usage = os.wait4(proc.pid, 0)
-                break
-            time.sleep(0.005)
-        wall = time.perf_counter() - started
+        rc, wall, rss_mb, _ = wait_measured(proc, timeout, poll=0.005)
         out.seek(0)
         err.seek(0)
         text, errors = out.read().decode("utf-8", "replace"), err.read().decode("utf-8", "replace")
-    rc = os.waitstatus_to_exitcode(status)
-    return {"rc": rc, "s": wall, "rss_mb": usage.ru_maxrss / 1024, "out": text, "err": errors}
+    return {"rc": rc, "s": wall, "rss_mb": rss_mb, "out": text, "err": errors}
 
 
 def repeated(args: list[str], env: dict[str, str], reps: int) -> Result:

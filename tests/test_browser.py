@@ -331,8 +331,9 @@ def test_a_cut_result_shows_a_banner_and_a_complete_one_does_not(page: Page, ser
     def run(query: str) -> None:
         page.evaluate("(q) => { window.kgYasgui.getTab().setQuery(q); }", query)
         # 100,000 rows are computed and serialised before the preview is cut: slow on a loaded machine
-        with page.expect_response(lambda r: r.url == f"{server}/sparql" and r.request.method == "POST",
-                                  timeout=4 * WAIT_MS) as answer:
+        with page.expect_response(
+            lambda r: r.url == f"{server}/sparql" and r.request.method == "POST", timeout=4 * WAIT_MS
+        ) as answer:
             panel.locator(".yasqe_queryButton").click()
         assert answer.value.status == 200
 

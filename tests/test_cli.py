@@ -168,8 +168,15 @@ def test_query_file_declares_parameters_bound_by_the_engine(store_dir: Path, tmp
         "  ?p <http://www.w3.org/2000/01/rdf-schema#label> ?name }\n",
         encoding="utf-8",
     )
-    proc = run_kg(store_dir.parent, "query", str(path), "--param", "firm=https://w3id.org/interfirm/id/firm-ibm",
-                  "--format", "csv")
+    proc = run_kg(
+        store_dir.parent,
+        "query",
+        str(path),
+        "--param",
+        "firm=https://w3id.org/interfirm/id/firm-ibm",
+        "--format",
+        "csv",
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines()[1:] == ["Samsung"]
 

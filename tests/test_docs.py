@@ -16,8 +16,11 @@ def _test_names(path: Path) -> set[str]:
 
 def test_every_threat_row_names_existing_tests() -> None:
     text = (ROOT / "docs" / "security.md").read_text(encoding="utf-8")
-    rows = [line for line in text.splitlines() if line.startswith("| ") and not line.startswith("| threat")
-            and not set(line) <= set("|- ")]
+    rows = [
+        line
+        for line in text.splitlines()
+        if line.startswith("| ") and not line.startswith("| threat") and not set(line) <= set("|- ")
+    ]
     assert len(rows) >= 12
     current = None
     for row in rows:

@@ -81,8 +81,13 @@ def test_federated_saved_queries_through_the_api_return_joined_rows(
     kind: str, tmp_path: Path, wikidata: tuple[str, list[str]]
 ) -> None:
     url, seen = wikidata
-    settings = make_settings(store=kind, store_dir=tmp_path / "store", threads=1, allowed_services=(WIKIDATA_SPARQL,),
-                             service_map=(f"{WIKIDATA_SPARQL}={url}",))
+    settings = make_settings(
+        store=kind,
+        store_dir=tmp_path / "store",
+        threads=1,
+        allowed_services=(WIKIDATA_SPARQL,),
+        service_map=(f"{WIKIDATA_SPARQL}={url}",),
+    )
     app = create_app(settings)
     try:
         client = app.test_client()
@@ -106,8 +111,12 @@ def test_federated_saved_queries_through_the_api_return_joined_rows(
 
 def test_kg_serve_answers_a_federated_query_from_the_stand_in(tmp_path: Path, wikidata: tuple[str, list[str]]) -> None:
     url, _ = wikidata
-    env = {"KG_ALLOWED_SERVICES": WIKIDATA_SPARQL, "KG_SERVICE_MAP": f"{WIKIDATA_SPARQL}={url}", "KG_WORKERS": "1",
-           "KG_THREADS": "1"}
+    env = {
+        "KG_ALLOWED_SERVICES": WIKIDATA_SPARQL,
+        "KG_SERVICE_MAP": f"{WIKIDATA_SPARQL}={url}",
+        "KG_WORKERS": "1",
+        "KG_THREADS": "1",
+    }
     with running_server(tmp_path, env=env) as base:
         status, _, body = http(f"{base}/queries/wikidata-firm-headquarters?format=csv", timeout=120)
         assert status == 200, body[:500]
@@ -139,9 +148,13 @@ def test_an_unreachable_service_is_a_502_that_names_it(tmp_path: Path) -> None:
     with socket.socket() as s:  # a loopback port nothing listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    settings = make_settings(store="oxigraph", store_dir=tmp_path / "store", threads=1,
-                             allowed_services=(WIKIDATA_SPARQL,),
-                             service_map=(f"{WIKIDATA_SPARQL}=http://127.0.0.1:{port}/sparql",))
+    settings = make_settings(
+        store="oxigraph",
+        store_dir=tmp_path / "store",
+        threads=1,
+        allowed_services=(WIKIDATA_SPARQL,),
+        service_map=(f"{WIKIDATA_SPARQL}=http://127.0.0.1:{port}/sparql",),
+    )
     app = create_app(settings)
     try:
         resp = app.test_client().get("/queries/wikidata-country-population", headers={"Accept": "text/csv"})

@@ -303,6 +303,8 @@ def test_the_pool_grows_on_demand_and_replaces_a_worker_grown_too_large(tmp_path
         assert b"true" in small.run("ASK { ?s ?p ?o }").body and small.started <= 2
     finally:
         small.close()
+
+
 def test_a_memory_error_in_python_is_the_memory_limit_and_the_worker_is_replaced() -> None:
     """In the memory store (rdflib), running out of memory is a Python MemoryError, not an abort: it is answered
     as the memory limit, and the next query gets a fresh worker."""

@@ -210,6 +210,15 @@ def test_an_update_that_changes_a_graph_its_text_did_not_seem_to_name_is_refused
     assert right.added.count("\n") == 1 and right.expected_quads == 2
 
 
+def _subjects_and_objects(settings: Settings, graph: str) -> list:  # type: ignore[type-arg]
+    """(subject, object) of every statement of `graph` in the store as it is now."""
+    store = open_store(settings)
+    try:
+        return store.query("SELECT ?s ?o WHERE { GRAPH ?g { ?s ?p ?o } }", bindings={"g": URIRef(graph)}).rows
+    finally:
+        store.close()
+
+
 def test_a_graph_emptied_by_an_update_replays_blank_nodes_and_all(tmp_path: Path) -> None:
     """CLEAR (or DROP, or deleting everything) of a graph that holds the files' blank nodes is kept as the graph
     cleared, so it replays whatever labels the build gives them; then the update's own additions."""
@@ -219,12 +228,7 @@ def test_a_graph_emptied_by_an_update_replays_blank_nodes_and_all(tmp_path: Path
     (entry,) = journal(settings)
     assert entry.cleared == (ontology,) and entry.removed == ""
     for _ in range(2):
-        store = open_store(settings)
-        try:
-            rows = store.query("SELECT ?s ?o WHERE { GRAPH ?g { ?s ?p ?o } }", bindings={"g": URIRef(ontology)}).rows
-        finally:
-            store.close()
-        assert [(str(s), str(o)) for s, o in rows] == [("urn:x:a", "new")]
+        assert [(str(s), str(o)) for s, o in _subjects_and_objects(settings, ontology)] == [("urn:x:a", "new")]
         rebuild(settings, force=True)
 
 
@@ -257,10 +261,5 @@ def test_a_graph_dropped_and_filled_again_replays_even_where_its_statements_come
     (entry,) = journal(settings)
     assert entry.cleared == (ontology,) and entry.removed == ""
     for _ in range(2):
-        store = open_store(settings)
-        try:
-            rows = store.query("SELECT ?s ?o WHERE { GRAPH ?g { ?s ?p ?o } }", bindings={"g": URIRef(ontology)}).rows
-        finally:
-            store.close()
-        assert sorted(str(o) for _, o in rows) == sorted([str(label), "urn:x:o"])
+        assert sorted(str(o) for _, o in _subjects_and_objects(settings, ontology)) == sorted([str(label), "urn:x:o"])
         rebuild(settings, force=True)

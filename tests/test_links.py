@@ -53,8 +53,10 @@ def unsd() -> dict[str, dict[str, str]]:
 def reference() -> dict[str, str]:
     """Wikidata item -> where the project's reference table says it was confirmed."""
     with open(ROOT / "sources" / "reference" / "wikidata-ids.tsv", encoding="utf-8") as fh:
-        return {r["wikidata"]: r["where it was confirmed (public repositories and files)"]
-                for r in csv.DictReader(fh, delimiter="\t")}
+        return {
+            r["wikidata"]: r["where it was confirmed (public repositories and files)"]
+            for r in csv.DictReader(fh, delimiter="\t")
+        }
 
 
 def test_each_links_file_is_its_own_named_graph_described_by_void() -> None:

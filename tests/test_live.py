@@ -51,14 +51,18 @@ def expected() -> list[dict[str, rdflib.term.Identifier]]:
         store.close()
 
 
-def _check_table2(found: list[dict[str, rdflib.term.Identifier]],
-                  expected: list[dict[str, rdflib.term.Identifier]]) -> None:
+def _check_table2(
+    found: list[dict[str, rdflib.term.Identifier]], expected: list[dict[str, rdflib.term.Identifier]]
+) -> None:
     assert found == expected
     printed = [r for r in found if "row" in r]
     assert len(printed) == 38
     assert sum(int(r["alliances"]) for r in printed) == 2598
-    assert found[-1] == {"country": Literal("Total"), "alliances": Literal(2598, datatype=XSD.integer),
-                         "statedTotal": Literal(2598, datatype=XSD.integer)}
+    assert found[-1] == {
+        "country": Literal("Total"),
+        "alliances": Literal(2598, datatype=XSD.integer),
+        "statedTotal": Literal(2598, datatype=XSD.integer),
+    }
 
 
 def _term(kind: str, value: str, lang: str | None = None, datatype: str | None = None) -> rdflib.term.Identifier:
@@ -81,8 +85,10 @@ def test_sparqlwrapper_get_json(server: str, expected: list[dict[str, rdflib.ter
     doc = client.queryAndConvert()
     assert isinstance(doc, dict)
     assert doc["head"]["vars"] == ["row", "country", "alliances", "statedTotal"]
-    found = [{k: _term(v["type"], v["value"], v.get("xml:lang"), v.get("datatype")) for k, v in b.items()}
-             for b in doc["results"]["bindings"]]
+    found = [
+        {k: _term(v["type"], v["value"], v.get("xml:lang"), v.get("datatype")) for k, v in b.items()}
+        for b in doc["results"]["bindings"]
+    ]
     _check_table2(found, expected)
 
 
@@ -98,9 +104,12 @@ def test_sparqlwrapper_post_xml(server: str, expected: list[dict[str, rdflib.ter
         for binding in result.getElementsByTagName("binding"):
             node = next(n for n in binding.childNodes if n.nodeType == n.ELEMENT_NODE)
             text = "".join(c.data for c in node.childNodes if c.nodeType == c.TEXT_NODE)
-            row[binding.getAttribute("name")] = _term("literal" if node.tagName == "literal" else node.tagName, text,
-                                                      node.getAttribute("xml:lang") or None,
-                                                      node.getAttribute("datatype") or None)
+            row[binding.getAttribute("name")] = _term(
+                "literal" if node.tagName == "literal" else node.tagName,
+                text,
+                node.getAttribute("xml:lang") or None,
+                node.getAttribute("datatype") or None,
+            )
         found.append(row)
     _check_table2(found, expected)
 
@@ -193,9 +202,13 @@ def _rows(converted: object, fmt: str) -> list[list[str]]:
         assert isinstance(doc, dict)
         return [[b[v]["value"] for v in doc["head"]["vars"]] for b in doc["results"]["bindings"]]
     if fmt == "xml":
-        return [["".join(n.data for n in b.getElementsByTagName("literal")[0].childNodes)
-                 for b in r.getElementsByTagName("binding")]
-                for r in converted.getElementsByTagName("result")]  # type: ignore[attr-defined]
+        return [
+            [
+                "".join(n.data for n in b.getElementsByTagName("literal")[0].childNodes)
+                for b in r.getElementsByTagName("binding")
+            ]
+            for r in converted.getElementsByTagName("result")
+        ]  # type: ignore[attr-defined]
     assert isinstance(converted, bytes)
     lines = converted.decode("utf-8").splitlines()[1:]
     return [[cell.strip('"').split('"@')[0] for cell in line.split("," if fmt == "csv" else "\t")] for line in lines]
@@ -219,8 +232,11 @@ def test_sparqlwrapper_select_and_ask_in_every_format(server: str, fmt: str, met
 @pytest.mark.parametrize("fmt", GRAPH_FORMATS)
 @pytest.mark.parametrize("form", ["construct", "describe"])
 def test_sparqlwrapper_construct_and_describe_in_every_format(server: str, fmt: str, form: str, method: str) -> None:
-    query = (f"CONSTRUCT {{ <{SAMSUNG}> ?p ?o }} WHERE {{ <{SAMSUNG}> ?p ?o }}" if form == "construct"
-             else f"DESCRIBE <{SAMSUNG}>")
+    query = (
+        f"CONSTRUCT {{ <{SAMSUNG}> ?p ?o }} WHERE {{ <{SAMSUNG}> ?p ?o }}"
+        if form == "construct"
+        else f"DESCRIBE <{SAMSUNG}>"
+    )
     converted = _wrapper(server, query, fmt, method)
     if isinstance(converted, bytes):  # N3 and Turtle come back as text (the server sends Turtle, which is N3)
         converted = rdflib.Graph().parse(data=converted, format="turtle")
@@ -252,9 +268,11 @@ def test_push_to_another_kg_server_with_a_bearer_token(tmp_path_factory: pytest.
     finally:
         local.close()
     with running_server(tmp_path_factory.mktemp("push-target"), env={"KG_UPDATE_TOKEN": token}) as target:
-        status, _, body = http(target + "/sparql", data=f"DROP GRAPH <{table2}>".encode(),
-                               headers={"Content-Type": "application/sparql-update",
-                                        "Authorization": f"Bearer {token}"})
+        status, _, body = http(
+            target + "/sparql",
+            data=f"DROP GRAPH <{table2}>".encode(),
+            headers={"Content-Type": "application/sparql-update", "Authorization": f"Bearer {token}"},
+        )
         assert status == 200, body
         assert _graph_size(target, table2) == 0
         source = tmp_path_factory.mktemp("push-source")

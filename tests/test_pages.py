@@ -28,15 +28,25 @@ pytestmark = pytest.mark.filterwarnings("ignore:ConjunctiveGraph is deprecated:D
 
 SAMSUNG = str(IFD["firm-samsung"])
 IBM = str(IFD["firm-ibm"])
-RDF_TYPES = {"text/turtle": "turtle", "application/ld+json": "json-ld", "application/n-triples": "nt",
-             "application/rdf+xml": "xml"}
+RDF_TYPES = {
+    "text/turtle": "turtle",
+    "application/ld+json": "json-ld",
+    "application/n-triples": "nt",
+    "application/rdf+xml": "xml",
+}
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     """The app on each backend, with a public base that is not the namespace's (our IRIs must resolve anyway)."""
-    application = create_app(make_settings(store=request.param, store_dir=tmp_path_factory.mktemp("pages") / "store",
-                                           threads=1, public_base="https://mirror.example.org/kg/"))
+    application = create_app(
+        make_settings(
+            store=request.param,
+            store_dir=tmp_path_factory.mktemp("pages") / "store",
+            threads=1,
+            public_base="https://mirror.example.org/kg/",
+        )
+    )
     application.test_client_class = CheckedClient
     yield application
     application.extensions["kg"].close()
@@ -55,8 +65,11 @@ def html(client: FlaskClient, path: str, **kwargs: object) -> str:
 
 
 def count(client: FlaskClient, where: str) -> int:
-    resp = client.get("/sparql", query_string={"query": f"SELECT (COUNT(*) AS ?n) WHERE {{ {where} }}"},
-                      headers={"Accept": "application/sparql-results+json"})
+    resp = client.get(
+        "/sparql",
+        query_string={"query": f"SELECT (COUNT(*) AS ?n) WHERE {{ {where} }}"},
+        headers={"Accept": "application/sparql-results+json"},
+    )
     return int(json.loads(resp.get_data())["results"]["bindings"][0]["n"]["value"])
 
 
@@ -79,8 +92,12 @@ def test_own_iri_page_for_a_browser_names_its_alternates(client: FlaskClient) ->
     resp = client.get("/id/firm-samsung", headers={"Accept": BROWSER})
     page = resp.get_data(as_text=True)
     assert resp.mimetype == "text/html" and "<h1>Samsung</h1>" in page
-    for fmt, media in (("turtle", "text/turtle"), ("jsonld", "application/ld+json"), ("nt", "application/n-triples"),
-                       ("xml", "application/rdf+xml")):
+    for fmt, media in (
+        ("turtle", "text/turtle"),
+        ("jsonld", "application/ld+json"),
+        ("nt", "application/n-triples"),
+        ("xml", "application/rdf+xml"),
+    ):
         assert f'<link rel="alternate" type="{media}" href="/id/firm-samsung?format={fmt}"' in page
         assert f'</id/firm-samsung?format={fmt}>; rel="alternate"; type="{media}"' in resp.headers["Link"]
 
@@ -116,8 +133,9 @@ def test_values_are_counted_and_paged(client: FlaskClient) -> None:
     assert f"({total})" in page
     assert "dir=in&amp;page=1&amp;p=http%3A%2F%2Fwww.w3.org%2Fns%2Fprov%23wasDerivedFrom" in page
     first = html(client, "/id/table-2", query_string={"dir": "in", "p": "http://www.w3.org/ns/prov#wasDerivedFrom"})
-    second = html(client, "/id/table-2", query_string={"dir": "in", "p": "http://www.w3.org/ns/prov#wasDerivedFrom",
-                                                       "page": 2})
+    second = html(
+        client, "/id/table-2", query_string={"dir": "in", "p": "http://www.w3.org/ns/prov#wasDerivedFrom", "page": 2}
+    )
     assert f"1–50 of {total}" in first and f"51–{total} of {total}" in second
     links = [re.findall(r'<div><a href="(/id/[^"]+)"', p) for p in (first, second)]
     assert len(links[0]) == 50 and len(links[1]) == total - 50 and not set(links[0]) & set(links[1])
@@ -135,7 +153,7 @@ def test_class_page_lists_instances_of_subclasses(client: FlaskClient) -> None:
     """The Italian industrial district is an ifc:IndustrialDistrict, a subclass of ifc:Cluster."""
     page = html(client, "/resource", query_string={"iri": str(IFC.Cluster)})
     instances = count(client, f"SELECT DISTINCT ?x WHERE {{ ?c <{RDFS.subClassOf}>* <{IFC.Cluster}> . ?x a ?c }}")
-    assert f"Instances <span class=\"count\">({instances}, subclasses' included)" in page
+    assert f'Instances <span class="count">({instances}, subclasses\' included)' in page
     assert 'href="/id/cluster-italy"' in page
 
 
@@ -146,7 +164,8 @@ def test_blank_nodes_are_written_out(client: FlaskClient) -> None:
     union = re.search(r'owl:unionOf</a></td><td><span class="rdflist">(.*?)</span></td>', page)
     assert union, page[:3000]
     assert {"ifc:CooperationPattern", "ifc:Claim", "ifc:InterFirmCooperation"} <= set(
-        re.findall(r">(ifc:\w+)</a>", union.group(1)))
+        re.findall(r">(ifc:\w+)</a>", union.group(1))
+    )
 
 
 def test_incoming_links_through_blank_nodes_name_their_owner(client: FlaskClient) -> None:
@@ -156,8 +175,11 @@ def test_incoming_links_through_blank_nodes_name_their_owner(client: FlaskClient
 
 def test_firm_page_draws_its_agreements(client: FlaskClient) -> None:
     page = html(client, "/id/firm-samsung")
-    data = json.loads(re.search(r'<div class="kg-network"[^>]*>\s*<script type="application/json">(.*?)</script>',
-                                page, re.DOTALL).group(1))  # type: ignore[union-attr]
+    data = json.loads(
+        re.search(
+            r'<div class="kg-network"[^>]*>\s*<script type="application/json">(.*?)</script>', page, re.DOTALL
+        ).group(1)
+    )  # type: ignore[union-attr]
     assert data["agreements"] == 7 == count(client, f"?a <{IFC.hasPartner}> <{SAMSUNG}>")
     to_hp = [e for e in data["edges"] if {e["source"], e["target"]} == {SAMSUNG, str(IFD["firm-hewlett-packard"])}]
     assert sorted(e["label"] for e in to_hp) == ["joint venture", "second-source licensing"]
@@ -220,8 +242,10 @@ def test_saved_query_page_has_a_form_results_and_downloads(client: FlaskClient) 
     assert 'href="/id/firm-samsung"' in results
     assert f"/queries/partners-of-firm?firm={quote(IBM, safe='')}&amp;format=csv" in page
     assert f"/?saved=partners-of-firm&amp;firm={quote(IBM, safe='')}" in page
-    assert client.get("/queries/partners-of-firm", query_string={"firm": "x"},
-                      headers={"Accept": BROWSER}).status_code == 400
+    assert (
+        client.get("/queries/partners-of-firm", query_string={"firm": "x"}, headers={"Accept": BROWSER}).status_code
+        == 400
+    )
 
 
 def test_browsers_read_query_text_and_the_list_links_pages(client: FlaskClient) -> None:
@@ -229,7 +253,7 @@ def test_browsers_read_query_text_and_the_list_links_pages(client: FlaskClient) 
     assert resp.mimetype == "text/plain" and "#+ summary:" in resp.get_data(as_text=True)
     assert client.get("/queries/partners-of-firm.rq").mimetype == "application/sparql-query"
     page = html(client, "/queries")
-    assert 'href="/queries/partners-of-firm"' in page and "?format=json\">partners" not in page
+    assert 'href="/queries/partners-of-firm"' in page and '?format=json">partners' not in page
 
 
 def test_openapi_has_an_operation_per_saved_query_with_typed_parameters(client: FlaskClient) -> None:
@@ -250,8 +274,12 @@ def test_openapi_has_an_operation_per_saved_query_with_typed_parameters(client: 
     assert empty_schemas(spec) == 0
     page = html(client, "/api")
     assert "swagger-ui/swagger-ui-bundle.js" in page and "https://" not in page.split("<main>")[1].split("</p>")[1]
-    for name in ("swagger-ui/LICENSE", "swagger-ui/swagger-ui-bundle.js", "cytoscape/LICENSE",
-                 "cytoscape/cytoscape.min.js"):
+    for name in (
+        "swagger-ui/LICENSE",
+        "swagger-ui/swagger-ui-bundle.js",
+        "cytoscape/LICENSE",
+        "cytoscape/cytoscape.min.js",
+    ):
         with client.get(f"/static/{name}") as resp:
             assert resp.status_code == 200
 
@@ -270,12 +298,14 @@ def test_search_ranks_exact_labels_first_and_names_classes(client: FlaskClient) 
 
 
 def test_search_reads_alternative_labels_and_every_word(client: FlaskClient) -> None:
-    found = json.loads(client.get("/search", query_string={"q": "Sub-Contracting"},
-                                  headers={"Accept": "application/json"}).get_data())
+    found = json.loads(
+        client.get("/search", query_string={"q": "Sub-Contracting"}, headers={"Accept": "application/json"}).get_data()
+    )
     (hit,) = [r for r in found["results"] if r["iri"] == str(IFD["form-subcontracting"])]
     assert hit["matched"] == "sub-contracting" and hit["property"] == "skos:altLabel"
-    both = json.loads(client.get("/search", query_string={"q": "samsung ibm"},
-                                 headers={"Accept": "application/json"}).get_data())
+    both = json.loads(
+        client.get("/search", query_string={"q": "samsung ibm"}, headers={"Accept": "application/json"}).get_data()
+    )
     assert [r["label"] for r in both["results"]] == ["Samsung-IBM mutual semiconductor patent swap"]
     page = html(client, "/search", query_string={"q": "samsung"})
     assert '<a href="/id/firm-samsung" class="hit">Samsung</a>' in page
@@ -301,17 +331,26 @@ def test_service_description_for_curl_is_rdf(client: FlaskClient) -> None:
     assert "interfirm.ttl" in page and 'href="/graph/table2"' in page
 
 
-@pytest.mark.parametrize(("fmt", "kind", "media"), [
-    ("rdf+xml", "construct", "application/rdf+xml"), ("rdf", "construct", "application/rdf+xml"),
-    ("n3", "construct", "text/turtle"), ("json-ld", "construct", "application/ld+json"),
-    ("xml", "construct", "application/rdf+xml"), ("xml", "select", "application/sparql-results+xml"),
-    ("application/rdf+xml", "construct", "application/rdf+xml"), ("text/tab-separated-values", "select",
-                                                                  "text/tab-separated-values"),
-])
+@pytest.mark.parametrize(
+    ("fmt", "kind", "media"),
+    [
+        ("rdf+xml", "construct", "application/rdf+xml"),
+        ("rdf", "construct", "application/rdf+xml"),
+        ("n3", "construct", "text/turtle"),
+        ("json-ld", "construct", "application/ld+json"),
+        ("xml", "construct", "application/rdf+xml"),
+        ("xml", "select", "application/sparql-results+xml"),
+        ("application/rdf+xml", "construct", "application/rdf+xml"),
+        ("text/tab-separated-values", "select", "text/tab-separated-values"),
+    ],
+)
 def test_format_names_clients_send(client: FlaskClient, fmt: str, kind: str, media: str) -> None:
     # the long CONSTRUCT form: rdflib fails on `CONSTRUCT WHERE { ... } LIMIT n` (its bug, not the protocol's)
-    query = ("SELECT ?s WHERE { ?s ?p ?o } LIMIT 2" if kind == "select"
-             else "CONSTRUCT { ?s a ?o } WHERE { ?s a ?o } LIMIT 2")
+    query = (
+        "SELECT ?s WHERE { ?s ?p ?o } LIMIT 2"
+        if kind == "select"
+        else "CONSTRUCT { ?s a ?o } WHERE { ?s a ?o } LIMIT 2"
+    )
     resp = client.get("/sparql", query_string={"query": query, "format": fmt})
     assert resp.status_code == 200 and resp.mimetype == media
 
@@ -323,8 +362,10 @@ def test_a_valid_accept_header_wins_over_an_unknown_format(client: FlaskClient) 
 
 
 def test_bound_parameters_on_sparql(client: FlaskClient) -> None:
-    query = (f"SELECT ?name WHERE {{ ?a <{IFC.hasPartner}> ?firm , ?p . FILTER (?p != ?firm) "
-             f"?p <{RDFS.label}> ?name }} ORDER BY ?name")
+    query = (
+        f"SELECT ?name WHERE {{ ?a <{IFC.hasPartner}> ?firm , ?p . FILTER (?p != ?firm) "
+        f"?p <{RDFS.label}> ?name }} ORDER BY ?name"
+    )
     accept = {"Accept": "application/sparql-results+json"}
 
     def names(term: str) -> list[str]:
@@ -337,17 +378,22 @@ def test_bound_parameters_on_sparql(client: FlaskClient) -> None:
     for bad in (IBM, f"<{IBM}> . ?x ?y ?z", '"a" }'):
         resp = client.post("/sparql", data={"query": query, "$firm": bad}, headers=accept)
         assert resp.status_code == 400 and "N-Triples" in resp.get_data(as_text=True)
-    resp = client.get("/sparql", query_string={"query": "SELECT ?y WHERE {}", "$y": '"1997"^^<http://www.w3.org/2001/XMLSchema#gYear>'},
-                      headers=accept)
+    resp = client.get(
+        "/sparql",
+        query_string={"query": "SELECT ?y WHERE {}", "$y": '"1997"^^<http://www.w3.org/2001/XMLSchema#gYear>'},
+        headers=accept,
+    )
     assert json.loads(resp.get_data())["results"]["bindings"] == [
-        {"y": {"type": "literal", "value": "1997", "datatype": "http://www.w3.org/2001/XMLSchema#gYear"}}]
+        {"y": {"type": "literal", "value": "1997", "datatype": "http://www.w3.org/2001/XMLSchema#gYear"}}
+    ]
 
 
 def test_preview_sends_the_first_rows_and_says_how_many_there_are(client: FlaskClient) -> None:
     digits = "{ 0 1 2 3 4 5 6 7 8 9 }"
     query = f"SELECT ?i WHERE {{ VALUES ?a {digits} VALUES ?b {digits} BIND (?a * 10 + ?b AS ?i) }}"
-    resp = client.post("/sparql", data={"query": query, "preview": "30"},
-                       headers={"Accept": "application/sparql-results+json"})
+    resp = client.post(
+        "/sparql", data={"query": query, "preview": "30"}, headers={"Accept": "application/sparql-results+json"}
+    )
     assert resp.headers["X-Result-Preview"] == "30" and resp.headers["X-Result-Total-Rows"] == "100"
     assert len(json.loads(resp.get_data())["results"]["bindings"]) == 30
     whole = client.post("/sparql", data={"query": query}, headers={"Accept": "text/csv"})
@@ -357,8 +403,9 @@ def test_preview_sends_the_first_rows_and_says_how_many_there_are(client: FlaskC
 def test_browser_gets_results_as_a_page_and_errors_with_the_form(client: FlaskClient) -> None:
     page = html(client, "/sparql", query_string={"query": f"SELECT ?l WHERE {{ <{SAMSUNG}> <{RDFS.label}> ?l }}"})
     assert "<td>" in page and ">Samsung</span>" in page and '<textarea id="q" name="query"' in page
-    resp = client.get("/sparql", query_string={"query": "SELECT * WHERE { ?s a ifc:Firm }"},
-                      headers={"Accept": BROWSER})
+    resp = client.get(
+        "/sparql", query_string={"query": "SELECT * WHERE { ?s a ifc:Firm }"}, headers={"Accept": BROWSER}
+    )
     text = resp.get_data(as_text=True)
     assert resp.status_code == 400 and resp.mimetype == "text/html"
     assert "line 1, column 23: prefix ifc: is not declared" in text
@@ -380,8 +427,9 @@ def test_front_page_has_a_form_without_javascript(client: FlaskClient) -> None:
     page = html(client, "/")
     noscript = page.split("<noscript>")[1].split("</noscript>")[0]
     assert '<form method="post" action="/sparql"' in noscript and "<textarea" in noscript
-    config = json.loads(re.search(r'<script type="application/json" id="kg-config">(.*?)</script>', page,
-                                  re.DOTALL).group(1))  # type: ignore[union-attr]
+    config = json.loads(
+        re.search(r'<script type="application/json" id="kg-config">(.*?)</script>', page, re.DOTALL).group(1)
+    )  # type: ignore[union-attr]
     (firm,) = next(q for q in config["saved"] if q["name"] == "partners-of-firm")["params"]
     assert firm["default"] == SAMSUNG and {"iri": IBM, "label": "IBM"} in firm["choices"]
     assert str(IFC.Firm) in config["vocabulary"]["classes"]

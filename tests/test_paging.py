@@ -126,8 +126,19 @@ def test_paging_over_http_and_on_the_command_line(kind: str, tmp_path: Path) -> 
         limit = next(p for p in op["parameters"] if p["name"] == "limit")
         assert limit["schema"] == {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 100}
         assert "Link" in op["responses"]["200"]["headers"]
-    proc = run_kg(tmp_path, "--store", kind, "query", "clusters-and-networks", "--param", "limit=2", "--param",
-                  "offset=1", "--format", "csv")
+    proc = run_kg(
+        tmp_path,
+        "--store",
+        kind,
+        "query",
+        "clusters-and-networks",
+        "--param",
+        "limit=2",
+        "--param",
+        "offset=1",
+        "--format",
+        "csv",
+    )
     assert proc.returncode == 0, proc.stderr
     assert len(proc.stdout.strip().splitlines()) == 3
     proc = run_kg(tmp_path, "--store", kind, "query", "firms-by-country", "--param", "limit=0")

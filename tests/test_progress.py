@@ -26,8 +26,12 @@ def in_terminal(tmp: Path, *args: str) -> tuple[int, str, str]:
     out = tmp / "stdout.txt"
     with open(out, "wb") as stdout:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "kg", *args], stdout=stdout, stderr=slave, stdin=subprocess.DEVNULL,
-            env=kg_env(tmp), cwd=ROOT,
+            [sys.executable, "-m", "kg", *args],
+            stdout=stdout,
+            stderr=slave,
+            stdin=subprocess.DEVNULL,
+            env=kg_env(tmp),
+            cwd=ROOT,
         )
         os.close(slave)
         chunks = []
@@ -53,8 +57,9 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_generate_shows_a_bar_on_a_terminal_and_nothing_in_a_pipe(tmp_path: Path) -> None:
-    code, stdout, terminal = in_terminal(tmp_path, "generate", "-n", "200000", "--seed", "1", "-o",
-                                         str(tmp_path / "a.nt"))
+    code, stdout, terminal = in_terminal(
+        tmp_path, "generate", "-n", "200000", "--seed", "1", "-o", str(tmp_path / "a.nt")
+    )
     assert code == 0
     assert "generating:" in terminal and "%|" in terminal and "triples" in terminal
     assert stdout.startswith("wrote 2000") and stdout.rstrip().endswith(" s")

@@ -43,8 +43,12 @@ CNT = Namespace("http://www.w3.org/2011/content#")
 UT = Namespace("http://www.w3.org/2009/sparql/tests/test-update#")
 SRX = "{http://www.w3.org/2005/sparql-results#}"
 STATUS_CLASS = {HTS.StatusCode2xx: 2, HTS.StatusCode3xx: 3, HTS.StatusCode4xx: 4, HTS.StatusCode5xx: 5}
-RDF_PARSERS = {"text/turtle": "turtle", "application/n-triples": "nt", "application/ld+json": "json-ld",
-               "application/rdf+xml": "xml"}
+RDF_PARSERS = {
+    "text/turtle": "turtle",
+    "application/n-triples": "nt",
+    "application/ld+json": "json-ld",
+    "application/rdf+xml": "xml",
+}
 
 
 @dataclass(frozen=True)
@@ -117,10 +121,12 @@ def load_manifest(path: Path) -> list[ProtocolTest]:
     for entry in Collection(g, g.value(manifest, MF.entries)):  # type: ignore[arg-type]
         if (entry, RDF.type, MF.ProtocolTest) not in g:
             continue
-        data = tuple(sorted(
-            (str(g.value(d, RDFS.label)), path.parent / _local(g.value(d, UT.graph)))  # type: ignore[arg-type]
-            for d in g.objects(entry, UT.graphData)
-        ))
+        data = tuple(
+            sorted(
+                (str(g.value(d, RDFS.label)), path.parent / _local(g.value(d, UT.graph)))  # type: ignore[arg-type]
+                for d in g.objects(entry, UT.graphData)
+            )
+        )
         action = g.value(entry, MF.action)
         requests = tuple(_request(g, r) for r in Collection(g, g.value(action, HT.requests)))  # type: ignore[arg-type]
         tests.append(ProtocolTest(_local(entry), str(g.value(entry, MF.name)), data, requests))
@@ -134,8 +140,11 @@ TESTS = load_manifest(MANIFEST) if MANIFEST.is_file() else []
 def client(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FlaskClient]:
     """The app on one backend, serving every data file the manifest names as its labelled named graph."""
     graphs = sorted({spec for t in TESTS for spec in t.graph_data})
-    settings = tmp_settings(tmp_path_factory.mktemp(f"w3c-{request.param}"), request.param,
-                            extra_files=tuple(f"{label}={file}" for label, file in graphs))
+    settings = tmp_settings(
+        tmp_path_factory.mktemp(f"w3c-{request.param}"),
+        request.param,
+        extra_files=tuple(f"{label}={file}" for label, file in graphs),
+    )
     app: Flask = create_app(settings)
     yield app.test_client()
     app.extensions["kg"].close()
@@ -149,8 +158,9 @@ def update_client(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
     """The app on one backend with an update token and a journal of its own."""
     tmp = tmp_path_factory.mktemp(f"w3c-update-{request.param}")
     graphs = sorted({spec for t in TESTS for spec in t.graph_data})
-    settings = tmp_settings(tmp, request.param, update_token=TOKEN,
-                            extra_files=tuple(f"{label}={file}" for label, file in graphs))
+    settings = tmp_settings(
+        tmp, request.param, update_token=TOKEN, extra_files=tuple(f"{label}={file}" for label, file in graphs)
+    )
     app: Flask = create_app(settings)
     yield app.test_client()
     app.extensions["kg"].close()
@@ -161,13 +171,17 @@ def send(client: FlaskClient, req: HttpRequest, token: str | None = None) -> Tes
     headers = {k: v for k, v in req.headers.items() if k != "content-type"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
-    return client.open(req.path, method=req.method, data=req.body, headers=headers,
-                       content_type=req.headers.get("content-type"))
+    return client.open(
+        req.path, method=req.method, data=req.body, headers=headers, content_type=req.headers.get("content-type")
+    )
 
 
 def quad_count(client: FlaskClient) -> int:
-    resp = client.get("/sparql", query_string={"query": "SELECT (COUNT(*) AS ?n) { GRAPH ?g { ?s ?p ?o } }"},
-                      headers={"Accept": "application/sparql-results+json"})
+    resp = client.get(
+        "/sparql",
+        query_string={"query": "SELECT (COUNT(*) AS ?n) { GRAPH ?g { ?s ?p ?o } }"},
+        headers={"Accept": "application/sparql-results+json"},
+    )
     return int(json.loads(resp.get_data())["results"]["bindings"][0]["n"]["value"])
 
 
@@ -194,8 +208,10 @@ def parse_tabular(resp: TestResponse) -> list[dict[str, str]]:
     if resp.mimetype == "application/sparql-results+xml":
         root = ET.fromstring(resp.get_data())
         assert root.find(f"{SRX}head") is not None
-        return [{b.get("name", ""): "".join(b.itertext()) for b in r.findall(f"{SRX}binding")}
-                for r in root.iter(f"{SRX}result")]
+        return [
+            {b.get("name", ""): "".join(b.itertext()) for b in r.findall(f"{SRX}binding")}
+            for r in root.iter(f"{SRX}result")
+        ]
     if resp.mimetype in ("text/csv", "text/tab-separated-values"):
         delimiter = "," if resp.mimetype == "text/csv" else "\t"
         return list(csv.DictReader(io.StringIO(text), delimiter=delimiter))

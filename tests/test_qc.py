@@ -26,12 +26,15 @@ ifc:Thing2 a owl:Class ; rdfs:label "thing two"@en ; skos:definition "A second t
 """
 # for each check: a broken ontology it must catch, and the term it must name
 BROKEN = {
-    "labelled-and-defined.rq": (GOOD + 'ifc:Thing3 a owl:Class ; rdfs:label "three"@en ; rdfs:subClassOf ifc:Thing2 .',
-                                "Thing3"),
+    "labelled-and-defined.rq": (
+        GOOD + 'ifc:Thing3 a owl:Class ; rdfs:label "three"@en ; rdfs:subClassOf ifc:Thing2 .',
+        "Thing3",
+    ),
     "domains-and-ranges.rq": (GOOD + "ifc:relates a owl:ObjectProperty ; rdfs:domain ifc:Thing1 .", "relates"),
     "no-orphan-classes.rq": (GOOD + 'ifc:Alone a owl:Class ; rdfs:label "alone"@en .', "Alone"),
     "inverse-pairs.rq": (
-        GOOD + """ifc:has a owl:ObjectProperty ; rdfs:domain ifc:Thing1 ; rdfs:range ifc:Thing2 .
+        GOOD
+        + """ifc:has a owl:ObjectProperty ; rdfs:domain ifc:Thing1 ; rdfs:range ifc:Thing2 .
         ifc:isOf a owl:ObjectProperty ; owl:inverseOf ifc:has ; rdfs:domain ifc:Thing1 ; rdfs:range ifc:Thing2 .""",
         "isOf",
     ),

@@ -38,8 +38,20 @@ def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_the_release_holds_every_file(dist: Path) -> None:
     names = {p.name for p in dist.iterdir()}
     assert names == {
-        "ontology.ttl", "ontology.rdf", "ontology.jsonld", "data.nq", "data.trig", "data.ttl", "inferred.nq",
-        "inferred.trig", "inferred.ttl", "void.ttl", "index.html", "ontology.svg", "CITATION.cff", "LICENSE-DATA",
+        "ontology.ttl",
+        "ontology.rdf",
+        "ontology.jsonld",
+        "data.nq",
+        "data.trig",
+        "data.ttl",
+        "inferred.nq",
+        "inferred.trig",
+        "inferred.ttl",
+        "void.ttl",
+        "index.html",
+        "ontology.svg",
+        "CITATION.cff",
+        "LICENSE-DATA",
     }
 
 

@@ -172,9 +172,7 @@ def test_the_papers_text_is_where_the_provenance_graph_points(served: Served) ->
 
 def test_synthetic_data_is_labelled_synthetic_and_paper_data_from_the_paper(served: Served) -> None:
     firm = next(
-        line.split()[0].strip("<>")
-        for line in served.generated.read_text().splitlines()
-        if "/firm-" in line.split()[0]
+        line.split()[0].strip("<>") for line in served.generated.read_text().splitlines() if "/firm-" in line.split()[0]
     )
     assert firm.startswith(str(SYNTHETIC))
     status, _, page = served.get("/resource?iri=" + urllib.parse.quote(firm, safe=""), Accept="text/html")

@@ -173,9 +173,7 @@ def test_statistics_equal_the_aggregates_after_build_ingest_and_updates(kind: st
     assert str(NOTES) not in {t[1] for t in last if len(t) > 1}
 
 
-def test_an_ingest_or_update_reads_only_the_graphs_it_changed(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_an_ingest_or_update_reads_only_the_graphs_it_changed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """On disk, ingests and updates run on a copy of the live store: the statistics of the graphs they did not
     touch are kept, not computed again (a whole recompute reads every triple: seconds at 10^7)."""
     settings = tmp_settings(tmp_path, "oxigraph")

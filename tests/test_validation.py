@@ -383,9 +383,12 @@ def test_a_blank_node_is_named_by_its_path_and_values_are_shown_as_written(ctx: 
     """An equity share written as a blank node with a percentage of "36,8": the finding names the share by the
     agreement that holds it and shows the value as written."""
     text = (ROOT / "tests" / "cases" / "invalid" / "equity-sum.ttl").read_text(encoding="utf-8")
-    text = text.replace("ex:equity-example-north, ex:equity-example-south", "ex:equity-example-south, [\n"
-                        "        a ifc:EquityShare ; ifc:holder ex:firm-example-north ; "
-                        'ifc:percentage "36,8"^^xsd:decimal ]')
+    text = text.replace(
+        "ex:equity-example-north, ex:equity-example-south",
+        "ex:equity-example-south, [\n"
+        "        a ifc:EquityShare ; ifc:holder ex:firm-example-north ; "
+        'ifc:percentage "36,8"^^xsd:decimal ]',
+    )
     case = tmp_path / "case.ttl"
     case.write_text(text, encoding="utf-8")
     new = read_files([case])

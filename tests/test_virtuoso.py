@@ -65,8 +65,9 @@ def test_kg_serve_in_front_of_virtuoso_answers_saved_queries(virtuoso: RemoteSto
     """`kg serve --store sparql` (our API in front of the remote store) gives the embedded store's rows."""
     from tests.live import http, running_server
 
-    with running_server(tmp_path, env={"KG_STORE": "sparql", "KG_ENDPOINT": ENDPOINT,
-                                       "KG_RATE_LIMIT_PER_MINUTE": "0"}) as base:
+    with running_server(
+        tmp_path, env={"KG_STORE": "sparql", "KG_ENDPOINT": ENDPOINT, "KG_RATE_LIMIT_PER_MINUTE": "0"}
+    ) as base:
         for name in LOCAL:
             status, _, body = http(f"{base}/queries/{name}?format=csv")
             assert status == 200, (name, body[:300])

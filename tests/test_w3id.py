@@ -65,8 +65,11 @@ def apache() -> Iterator[str]:
             p.chmod(0o755 if p.is_dir() else 0o644)
         port = free_port()
         (folder / "apache.conf").write_text(_config(folder, port))
-        proc = subprocess.Popen([APACHE, "-f", str(folder / "apache.conf"), "-DFOREGROUND"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [APACHE, "-f", str(folder / "apache.conf"), "-DFOREGROUND"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         base = f"http://127.0.0.1:{port}"
         try:
             for _ in range(100):
@@ -115,8 +118,18 @@ def where(base: str, path: str, accept: str | None) -> tuple[int, str]:
         (None, ""),
     ],
 )
-@pytest.mark.parametrize("path", ["ontology", "ontology/0.2.0", "id/firm-samsung", "graph/table2", "graph/inferred",
-                                  "graph/links/wikidata", "dataset"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "ontology",
+        "ontology/0.2.0",
+        "id/firm-samsung",
+        "graph/table2",
+        "graph/inferred",
+        "graph/links/wikidata",
+        "dataset",
+    ],
+)
 def test_each_client_is_sent_where_it_should(apache: str, path: str, accept: str | None, suffix: str) -> None:
     status, location = where(apache, f"/interfirm/{path}", accept)
     assert status == 303
@@ -137,8 +150,13 @@ def test_the_server_answers_the_redirected_paths() -> None:
     app = create_app(make_settings(store="memory", threads=1))
     try:
         client = app.test_client()
-        for path in ("/ontology?format=turtle", "/id/firm-samsung?format=jsonld", "/graph/table2?format=nt",
-                     "/dataset?format=turtle", "/ontology/0.2.0?format=xml"):
+        for path in (
+            "/ontology?format=turtle",
+            "/id/firm-samsung?format=jsonld",
+            "/graph/table2?format=nt",
+            "/dataset?format=turtle",
+            "/ontology/0.2.0?format=xml",
+        ):
             resp = client.get(path)
             assert resp.status_code == 200, path
     finally:

@@ -47,10 +47,18 @@ SRX = "{http://www.w3.org/2005/sparql-results#}"
 CASES = ROOT / "tests" / "cases"
 CASE_FILES = sorted((CASES / "valid").glob("*.ttl")) + sorted((CASES / "invalid").glob("*.ttl"))
 SAMSUNG = str(IFD["firm-samsung"])
-TABULAR = {"json": "application/sparql-results+json", "xml": "application/sparql-results+xml",
-           "csv": "text/csv", "tsv": "text/tab-separated-values"}
-GRAPHS = {"turtle": ("text/turtle", "turtle"), "nt": ("application/n-triples", "nt"),
-          "jsonld": ("application/ld+json", "json-ld"), "rdfxml": ("application/rdf+xml", "xml")}
+TABULAR = {
+    "json": "application/sparql-results+json",
+    "xml": "application/sparql-results+xml",
+    "csv": "text/csv",
+    "tsv": "text/tab-separated-values",
+}
+GRAPHS = {
+    "turtle": ("text/turtle", "turtle"),
+    "nt": ("application/n-triples", "nt"),
+    "jsonld": ("application/ld+json", "json-ld"),
+    "rdfxml": ("application/rdf+xml", "xml"),
+}
 RDF_PARSERS = {media: parser for media, parser in GRAPHS.values()}
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 # literals with a comma, quotes, a tab, a newline, a language and a datatype; an unbound variable; a blank node
@@ -152,8 +160,7 @@ def rows(resp: TestResponse) -> list[dict[str, Any]]:
 
 
 def select(client: FlaskClient, query: str, **params: str | list[str]) -> list[dict[str, Any]]:
-    return rows(client.get("/sparql", query_string={"query": query, **params},
-                           headers={"Accept": TABULAR["json"]}))
+    return rows(client.get("/sparql", query_string={"query": query, **params}, headers={"Accept": TABULAR["json"]}))
 
 
 def count(client: FlaskClient, where: str, **params: str | list[str]) -> int:
@@ -180,8 +187,9 @@ def xml_term(node: ET.Element) -> rdflib.term.Identifier:
         return URIRef(node.text or "")
     if kind == "bnode":
         return BNode(node.text or "")
-    return Literal(node.text or "", lang=node.get("{http://www.w3.org/XML/1998/namespace}lang"),
-                   datatype=node.get("datatype"))
+    return Literal(
+        node.text or "", lang=node.get("{http://www.w3.org/XML/1998/namespace}lang"), datatype=node.get("datatype")
+    )
 
 
 def csv_text(term: rdflib.term.Identifier) -> str:
@@ -199,8 +207,9 @@ def tabular_rows(resp: TestResponse) -> tuple[list[str], list[dict[str, Any]]]:
     if media == TABULAR["xml"]:
         root = ET.fromstring(body)
         names = [v.get("name", "") for v in root.iter(f"{SRX}variable")]
-        out = [{b.get("name", ""): xml_term(b[0]) for b in r.findall(f"{SRX}binding")}
-               for r in root.iter(f"{SRX}result")]
+        out = [
+            {b.get("name", ""): xml_term(b[0]) for b in r.findall(f"{SRX}binding")} for r in root.iter(f"{SRX}result")
+        ]
         return names, out
     text = body.decode("utf-8")
     if media == TABULAR["csv"]:
@@ -247,12 +256,11 @@ def test_query_by_get(client: FlaskClient) -> None:
 def test_query_by_post_form(client: FlaskClient) -> None:
     resp = client.post("/sparql", data={"query": f"ASK {{ <{SAMSUNG}> ?p ?o }}"})
     assert resp.status_code == 200
-    assert json.loads(resp.get_data()) ["boolean"] is True
+    assert json.loads(resp.get_data())["boolean"] is True
 
 
 def test_query_by_post_direct(client: FlaskClient) -> None:
-    resp = client.post("/sparql", data=f"ASK {{ <{SAMSUNG}> ?p ?o }}".encode(),
-                       content_type="application/sparql-query")
+    resp = client.post("/sparql", data=f"ASK {{ <{SAMSUNG}> ?p ?o }}".encode(), content_type="application/sparql-query")
     assert resp.status_code == 200
     assert json.loads(resp.get_data())["boolean"] is True
 
@@ -274,8 +282,7 @@ def test_default_graph_uri_selects_a_held_graph(any_client: FlaskClient) -> None
     in_g = count(any_client, f"GRAPH <{g}> {{ ?s ?p ?o }}")
     assert count(any_client, "?s ?p ?o", **{"default-graph-uri": str(g)}) == in_g
     both = [str(g), str(ONTOLOGY_GRAPH)]
-    in_both = count(any_client, "SELECT DISTINCT ?s ?p ?o WHERE { GRAPH ?g { ?s ?p ?o } }",
-                    **{"named-graph-uri": both})
+    in_both = count(any_client, "SELECT DISTINCT ?s ?p ?o WHERE { GRAPH ?g { ?s ?p ?o } }", **{"named-graph-uri": both})
     assert count(any_client, "?s ?p ?o", **{"default-graph-uri": both}) == in_both
 
 
@@ -312,11 +319,15 @@ def test_graphs_from_outside_are_never_loaded(any_client: FlaskClient, outside: 
     assert len(hits) == before, f"the endpoint fetched {hits[before:]}"
 
 
-@pytest.mark.parametrize("query", [
-    "SELECT * WHERE {{ SERVICE <{url}> {{ ?s ?p ?o }} }}",
-    "SELECT * WHERE {{ ?x ?y ?z . SERVICE SILENT <{url}> {{ ?s ?p ?o }} }} LIMIT 1",
-    "PREFIX e: <{url}#>\nselect * where {{ service e:x {{ ?s ?p ?o }} }}",
-], ids=["service", "service-silent", "service-pname"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "SELECT * WHERE {{ SERVICE <{url}> {{ ?s ?p ?o }} }}",
+        "SELECT * WHERE {{ ?x ?y ?z . SERVICE SILENT <{url}> {{ ?s ?p ?o }} }} LIMIT 1",
+        "PREFIX e: <{url}#>\nselect * where {{ service e:x {{ ?s ?p ?o }} }}",
+    ],
+    ids=["service", "service-silent", "service-pname"],
+)
 def test_federated_query_is_refused(any_client: FlaskClient, outside: tuple[str, list[str]], query: str) -> None:
     url, hits = outside
     before = len(hits)
@@ -332,8 +343,12 @@ def test_service_in_a_string_or_iri_is_not_federation(client: FlaskClient) -> No
 
 
 def test_relative_iris_resolve_against_the_endpoint(any_client: FlaskClient) -> None:
-    resp = any_client.post("/sparql", data=b"CONSTRUCT { <s> <p> 1 } WHERE {}", content_type="application/sparql-query",
-                           headers={"Accept": "application/n-triples"})
+    resp = any_client.post(
+        "/sparql",
+        data=b"CONSTRUCT { <s> <p> 1 } WHERE {}",
+        content_type="application/sparql-query",
+        headers={"Accept": "application/n-triples"},
+    )
     triples = list(graph_of(resp))
     assert len(triples) == 1 and all(isinstance(t, URIRef) and t.startswith("http") for t in triples[0][:2])
 
@@ -375,8 +390,9 @@ def test_ask_formats(client: FlaskClient, fmt: str) -> None:
 @pytest.mark.parametrize("fmt", list(GRAPHS))
 def test_graph_formats_hold_the_same_triples(client: FlaskClient, fmt: str) -> None:
     query = f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{ONTOLOGY_GRAPH}> {{ ?s ?p ?o }} }}"
-    reference = graph_of(client.get("/sparql", query_string={"query": query},
-                                    headers={"Accept": "application/n-triples"}))
+    reference = graph_of(
+        client.get("/sparql", query_string={"query": query}, headers={"Accept": "application/n-triples"})
+    )
     assert any(isinstance(s, BNode) for s in reference.subjects()), "the sample should hold blank nodes"
     resp = client.get("/sparql", query_string={"query": query}, headers={"Accept": GRAPHS[fmt][0]})
     assert resp.mimetype == GRAPHS[fmt][0]
@@ -391,23 +407,29 @@ def test_describe_formats(client: FlaskClient, fmt: str) -> None:
     assert (URIRef(SAMSUNG), RDFS.label, Literal("Samsung", lang="en")) in g
 
 
-@pytest.mark.parametrize(("accept", "kind", "media"), [
-    ("text/csv;q=0.5, application/sparql-results+xml;q=0.9", "select", TABULAR["xml"]),
-    ("text/csv;q=0.9, application/sparql-results+xml;q=0.5", "select", TABULAR["csv"]),
-    ("text/tab-separated-values, */*;q=0.1", "select", TABULAR["tsv"]),
-    ("application/sparql-results+json;q=0.2, text/turtle", "select", TABULAR["json"]),
-    ("*/*", "select", TABULAR["json"]),
-    ("application/json", "select", TABULAR["json"]),
-    ("text/turtle;q=0.3, application/rdf+xml;q=0.8, application/ld+json;q=0.5", "construct", GRAPHS["rdfxml"][0]),
-    ("application/n-triples, text/turtle;q=0.9", "construct", GRAPHS["nt"][0]),
-    ("application/ld+json;q=1.0, text/turtle;q=0.99", "construct", GRAPHS["jsonld"][0]),
-    ("*/*", "construct", GRAPHS["turtle"][0]),
-    ("application/sparql-results+xml, application/rdf+xml;q=0.1", "construct", GRAPHS["rdfxml"][0]),
-    ("application/sparql-results+xml;q=0.1, application/ld+json", "ask", TABULAR["xml"]),
-])
+@pytest.mark.parametrize(
+    ("accept", "kind", "media"),
+    [
+        ("text/csv;q=0.5, application/sparql-results+xml;q=0.9", "select", TABULAR["xml"]),
+        ("text/csv;q=0.9, application/sparql-results+xml;q=0.5", "select", TABULAR["csv"]),
+        ("text/tab-separated-values, */*;q=0.1", "select", TABULAR["tsv"]),
+        ("application/sparql-results+json;q=0.2, text/turtle", "select", TABULAR["json"]),
+        ("*/*", "select", TABULAR["json"]),
+        ("application/json", "select", TABULAR["json"]),
+        ("text/turtle;q=0.3, application/rdf+xml;q=0.8, application/ld+json;q=0.5", "construct", GRAPHS["rdfxml"][0]),
+        ("application/n-triples, text/turtle;q=0.9", "construct", GRAPHS["nt"][0]),
+        ("application/ld+json;q=1.0, text/turtle;q=0.99", "construct", GRAPHS["jsonld"][0]),
+        ("*/*", "construct", GRAPHS["turtle"][0]),
+        ("application/sparql-results+xml, application/rdf+xml;q=0.1", "construct", GRAPHS["rdfxml"][0]),
+        ("application/sparql-results+xml;q=0.1, application/ld+json", "ask", TABULAR["xml"]),
+    ],
+)
 def test_accept_q_values_choose_the_format(client: FlaskClient, accept: str, kind: str, media: str) -> None:
-    query = {"select": "SELECT ?s WHERE { ?s ?p ?o } LIMIT 2", "ask": "ASK {}",
-             "construct": "CONSTRUCT WHERE { ?s a ?o } LIMIT 2"}[kind]
+    query = {
+        "select": "SELECT ?s WHERE { ?s ?p ?o } LIMIT 2",
+        "ask": "ASK {}",
+        "construct": "CONSTRUCT WHERE { ?s a ?o } LIMIT 2",
+    }[kind]
     resp = client.get("/sparql", query_string={"query": query}, headers={"Accept": accept})
     assert resp.status_code == 200 and resp.mimetype == media
     assert resp.headers["Vary"] == "Accept"
@@ -421,12 +443,19 @@ def test_no_accept_header_gives_json_and_turtle(client: FlaskClient) -> None:
     assert resp.mimetype == "text/turtle"
 
 
-@pytest.mark.parametrize(("fmt", "kind", "media"), [
-    ("csv", "select", TABULAR["csv"]), ("tsv", "select", TABULAR["tsv"]), ("xml", "select", TABULAR["xml"]),
-    ("json", "select", TABULAR["json"]), ("nt", "construct", GRAPHS["nt"][0]),
-    ("jsonld", "construct", GRAPHS["jsonld"][0]), ("rdfxml", "construct", GRAPHS["rdfxml"][0]),
-    ("turtle", "construct", GRAPHS["turtle"][0]),
-])
+@pytest.mark.parametrize(
+    ("fmt", "kind", "media"),
+    [
+        ("csv", "select", TABULAR["csv"]),
+        ("tsv", "select", TABULAR["tsv"]),
+        ("xml", "select", TABULAR["xml"]),
+        ("json", "select", TABULAR["json"]),
+        ("nt", "construct", GRAPHS["nt"][0]),
+        ("jsonld", "construct", GRAPHS["jsonld"][0]),
+        ("rdfxml", "construct", GRAPHS["rdfxml"][0]),
+        ("turtle", "construct", GRAPHS["turtle"][0]),
+    ],
+)
 def test_format_parameter_overrides_accept(client: FlaskClient, fmt: str, kind: str, media: str) -> None:
     query = "SELECT ?s WHERE { ?s ?p ?o } LIMIT 2" if kind == "select" else "CONSTRUCT WHERE { ?s a ?o } LIMIT 2"
     accept = "application/sparql-results+json, text/turtle"
@@ -474,8 +503,9 @@ def test_error_as_json_when_only_json_is_accepted(client: FlaskClient) -> None:
 def test_two_query_parameters_are_400(client: FlaskClient) -> None:
     resp = client.get("/sparql?query=ASK%20%7B%7D&query=SELECT%20*%20%7B%7D")
     assert resp.status_code == 400 and "query" in resp.get_data(as_text=True)
-    resp = client.post("/sparql", data="query=ASK%20%7B%7D&query=ASK%20%7B%7D",
-                       content_type="application/x-www-form-urlencoded")
+    resp = client.post(
+        "/sparql", data="query=ASK%20%7B%7D&query=ASK%20%7B%7D", content_type="application/x-www-form-urlencoded"
+    )
     assert resp.status_code == 400
 
 
@@ -564,8 +594,10 @@ def test_body_too_large_is_413(small_app: Flask, path: str) -> None:
 
 def test_query_too_long_is_400(small_app: Flask) -> None:
     long_query = "SELECT * WHERE { ?s ?p ?o }" + " " * 300
-    for resp in (small_app.test_client().get("/sparql", query_string={"query": long_query}),
-                 small_app.test_client().post("/sparql", data={"query": long_query})):
+    for resp in (
+        small_app.test_client().get("/sparql", query_string={"query": long_query}),
+        small_app.test_client().post("/sparql", data={"query": long_query}),
+    ):
         assert resp.status_code == 400 and "longer than 200" in resp.get_data(as_text=True)
 
 
@@ -574,17 +606,24 @@ def test_query_too_long_is_400(small_app: Flask) -> None:
 
 def test_cors_on_get_and_post(client: FlaskClient) -> None:
     headers = {"Origin": "https://elsewhere.example"}
-    for resp in (client.get("/sparql", query_string={"query": "ASK {}"}, headers=headers),
-                 client.post("/sparql", data={"query": "ASK {}"}, headers=headers),
-                 client.get("/sparql", query_string={"query": "ASK {"}, headers=headers)):
+    for resp in (
+        client.get("/sparql", query_string={"query": "ASK {}"}, headers=headers),
+        client.post("/sparql", data={"query": "ASK {}"}, headers=headers),
+        client.get("/sparql", query_string={"query": "ASK {"}, headers=headers),
+    ):
         assert resp.headers["Access-Control-Allow-Origin"] == "*"
         assert "Content-Type" in resp.headers["Access-Control-Expose-Headers"]
 
 
 def test_cors_preflight(client: FlaskClient) -> None:
-    resp = client.options("/sparql", headers={
-        "Origin": "https://elsewhere.example", "Access-Control-Request-Method": "POST",
-        "Access-Control-Request-Headers": "content-type, accept"})
+    resp = client.options(
+        "/sparql",
+        headers={
+            "Origin": "https://elsewhere.example",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type, accept",
+        },
+    )
     assert resp.status_code in (200, 204)
     assert resp.headers["Access-Control-Allow-Origin"] == "*"
     assert {"GET", "POST"} <= {m.strip() for m in resp.headers["Access-Control-Allow-Methods"].split(",")}
@@ -610,9 +649,19 @@ def test_service_description(client: FlaskClient, media: str) -> None:
     assert (endpoint, SD.endpoint, endpoint) in g
     assert (endpoint, SD.supportedLanguage, SD.SPARQL11Query) in g
     formats = set(g.objects(endpoint, SD.resultFormat))
-    assert {URIRef(f"http://www.w3.org/ns/formats/{f}") for f in
-            ("SPARQL_Results_JSON", "SPARQL_Results_XML", "SPARQL_Results_CSV", "SPARQL_Results_TSV",
-             "Turtle", "N-Triples", "JSON-LD", "RDF_XML")} <= formats
+    assert {
+        URIRef(f"http://www.w3.org/ns/formats/{f}")
+        for f in (
+            "SPARQL_Results_JSON",
+            "SPARQL_Results_XML",
+            "SPARQL_Results_CSV",
+            "SPARQL_Results_TSV",
+            "Turtle",
+            "N-Triples",
+            "JSON-LD",
+            "RDF_XML",
+        )
+    } <= formats
     dataset = g.value(endpoint, SD.defaultDataset)
     default_graph = g.value(dataset, SD.defaultGraph)
     total = count(client, "?s ?p ?o")
@@ -629,21 +678,30 @@ def test_void_description(client: FlaskClient) -> None:
     ds = datasets.pop()
     assert g.value(ds, VOID.triples).toPython() == count(client, "?s ?p ?o")  # type: ignore[union-attr]
     assert g.value(ds, VOID.sparqlEndpoint) == URIRef("https://w3id.org/interfirm/sparql")
-    classes = {r["c"]: int(r["n"]) for r in
-               select(client, "SELECT ?c (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s a ?c } GROUP BY ?c")}
-    partitions = {g.value(p, VOID["class"]): g.value(p, VOID.entities).toPython()  # type: ignore[union-attr]
-                  for p in g.objects(ds, VOID.classPartition)}
+    classes = {
+        r["c"]: int(r["n"])
+        for r in select(client, "SELECT ?c (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s a ?c } GROUP BY ?c")
+    }
+    partitions = {
+        g.value(p, VOID["class"]): g.value(p, VOID.entities).toPython()  # type: ignore[union-attr]
+        for p in g.objects(ds, VOID.classPartition)
+    }
     assert partitions == classes and URIRef("https://w3id.org/interfirm/ontology#Firm") in partitions
     by_property = "SELECT ?p (COUNT(*) AS ?n) WHERE { ?s ?p ?o } GROUP BY ?p"
     properties = {r["p"]: int(r["n"]) for r in select(client, by_property)}
-    partitions = {g.value(p, VOID.property): g.value(p, VOID.triples).toPython()  # type: ignore[union-attr]
-                  for p in g.objects(ds, VOID.propertyPartition)}
+    partitions = {
+        g.value(p, VOID.property): g.value(p, VOID.triples).toPython()  # type: ignore[union-attr]
+        for p in g.objects(ds, VOID.propertyPartition)
+    }
     assert partitions == properties
     # the linksets of data/links/, as subsets of this dataset, with the links they count
     linksets = set(g.subjects(RDF.type, VOID.Linkset))
     wikidata = [ls for ls in linksets if g.value(ls, VOID.objectsTarget) == URIRef("http://www.wikidata.org/")]
-    wikidata_links = count(client, 'GRAPH ?g { ?s ?p ?o } FILTER (STRSTARTS(STR(?g), "https://w3id.org/interfirm/'
-                                   'graph/links/") && isIRI(?o) && STRSTARTS(STR(?o), "http://www.wikidata.org/entity/"))')
+    wikidata_links = count(
+        client,
+        'GRAPH ?g { ?s ?p ?o } FILTER (STRSTARTS(STR(?g), "https://w3id.org/interfirm/'
+        'graph/links/") && isIRI(?o) && STRSTARTS(STR(?o), "http://www.wikidata.org/entity/"))',
+    )
     assert sum(g.value(ls, VOID.triples).toPython() for ls in wikidata) == wikidata_links > 0  # type: ignore[union-attr]
     assert all(g.value(ls, VOID.subjectsTarget) == ds for ls in linksets)
     targets = {g.value(ls, VOID.objectsTarget) for ls in linksets}
@@ -709,8 +767,11 @@ def test_saved_query_list_json(client: FlaskClient) -> None:
     assert [(p["name"], p["type"], p["default"]) for p in firm] == [("firm", "iri", SAMSUNG)]
     assert all(q["url"] == f"/queries/{n}" and q["summary"] for n, q in listed.items())
     for name, q in listed.items():
-        declared = [line for line in (ROOT / "queries" / f"{name}.rq").read_text().splitlines()
-                    if line.startswith("#+   - name:")]
+        declared = [
+            line
+            for line in (ROOT / "queries" / f"{name}.rq").read_text().splitlines()
+            if line.startswith("#+   - name:")
+        ]
         assert len(q["parameters"]) == len(declared), name
 
 
@@ -730,8 +791,9 @@ def test_saved_query_with_parameter(client: FlaskClient) -> None:
 
 def test_saved_query_parameter_is_bound_by_the_engine(client: FlaskClient) -> None:
     toshiba = str(IFD["firm-toshiba"])
-    names = {str(r["partnerName"]) for r in rows(client.get("/queries/partners-of-firm",
-                                                            query_string={"firm": toshiba}))}
+    names = {
+        str(r["partnerName"]) for r in rows(client.get("/queries/partners-of-firm", query_string={"firm": toshiba}))
+    }
     assert "Samsung" in names and "Toshiba" not in names
     sneaky = SAMSUNG + "> } #"
     assert client.get("/queries/partners-of-firm", query_string={"firm": sneaky}).status_code == 400
@@ -812,8 +874,9 @@ def case_report(client: FlaskClient, path: Path) -> dict[str, Any]:
 
 @pytest.mark.slow  # ~2.5 s of SHACL per file here, and as much again for the CLI verdict in another process
 @pytest.mark.parametrize("path", CASE_FILES, ids=[f"{p.parent.name}/{p.stem}" for p in CASE_FILES])
-def test_validate_case_file_like_the_cli(client: FlaskClient, cli_verdicts: dict[Path, Future[tuple[bool, list[str]]]],
-                                         path: Path) -> None:
+def test_validate_case_file_like_the_cli(
+    client: FlaskClient, cli_verdicts: dict[Path, Future[tuple[bool, list[str]]]], path: Path
+) -> None:
     before = count(client, "?s ?p ?o")
     report = case_report(client, path)
     assert count(client, "?s ?p ?o") == before, "a validation changed the server's data"
@@ -841,8 +904,12 @@ def test_validate_other_syntaxes(client: FlaskClient, fmt: str) -> None:
 
 @pytest.mark.parametrize("media", ["text/turtle", "application/ld+json"])
 def test_validation_report_as_rdf(client: FlaskClient, media: str) -> None:
-    resp = client.post("/validate", data=(CASES / "invalid" / "year.ttl").read_bytes(), content_type="text/turtle",
-                       headers={"Accept": media})
+    resp = client.post(
+        "/validate",
+        data=(CASES / "invalid" / "year.ttl").read_bytes(),
+        content_type="text/turtle",
+        headers={"Accept": media},
+    )
     assert resp.status_code == 200 and resp.mimetype == media
     g = graph_of(resp)
     sh = Namespace("http://www.w3.org/ns/shacl#")
@@ -873,8 +940,10 @@ def test_validate_refuses_remote_jsonld_context(client: FlaskClient, outside: tu
 
 
 def test_validate_refuses_rdfxml_doctype(client: FlaskClient) -> None:
-    data = (b'<?xml version="1.0"?>\n<!DOCTYPE rdf:RDF [<!ENTITY e SYSTEM "file:///etc/passwd">]>\n'
-            b'<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"/>')
+    data = (
+        b'<?xml version="1.0"?>\n<!DOCTYPE rdf:RDF [<!ENTITY e SYSTEM "file:///etc/passwd">]>\n'
+        b'<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"/>'
+    )
     resp = client.post("/validate", data=data, content_type="application/rdf+xml")
     assert resp.status_code == 400 and "DOCTYPE" in resp.get_data(as_text=True)
 
@@ -889,7 +958,8 @@ def test_validation_leaves_the_server_data_unchanged(client: FlaskClient) -> Non
     before = count(client, "?s ?p ?o")
     path = CASES / "valid" / "consortium.ttl"
     subjects = set(rdflib.Graph().parse(path, format="turtle").subjects()) - set(
-        r["s"] for r in select(client, "SELECT DISTINCT ?s WHERE { ?s ?p ?o }"))
+        r["s"] for r in select(client, "SELECT DISTINCT ?s WHERE { ?s ?p ?o }")
+    )
     assert subjects, "the case file should describe something new"
     case_report(client, path)
     assert count(client, "?s ?p ?o") == before
@@ -921,8 +991,9 @@ def test_resource_rdf(client: FlaskClient, fmt: str) -> None:
     assert by_param.mimetype == media
 
 
-@pytest.mark.parametrize("media", ["text/html", "text/turtle", "application/ld+json", "application/n-triples",
-                                   "application/rdf+xml"])
+@pytest.mark.parametrize(
+    "media", ["text/html", "text/turtle", "application/ld+json", "application/n-triples", "application/rdf+xml"]
+)
 def test_unknown_resource_is_404(client: FlaskClient, media: str) -> None:
     resp = client.get("/resource", query_string={"iri": str(IFD["no-such-thing"])}, headers={"Accept": media})
     assert resp.status_code == 404
@@ -976,8 +1047,10 @@ def test_dump_is_the_whole_store(any_client: FlaskClient, ext: str) -> None:
     else:
         ds = rdflib.Dataset()
         ds.parse(data=resp.get_data(), format=DUMP_PARSERS[ext])
-        held = {str(r["g"]): int(r["n"]) for r in
-                select(any_client, "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g")}
+        held = {
+            str(r["g"]): int(r["n"])
+            for r in select(any_client, "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g")
+        }
         found = {str(g.identifier): len(g) for g in ds.graphs() if len(g)}
         assert found == held
 
@@ -1011,12 +1084,15 @@ def test_the_papers_text_is_served_as_the_provenance_graph_names_it(client: Flas
     assert resp.status_code == 200
     assert resp.headers["Content-Type"] == "text/plain; charset=utf-8"
     assert resp.get_data() == text.read_bytes()
-    rows = select(client, f"""PREFIX dcterms: <http://purl.org/dc/terms/> PREFIX prov: <http://www.w3.org/ns/prov#>
+    rows = select(
+        client,
+        f"""PREFIX dcterms: <http://purl.org/dc/terms/> PREFIX prov: <http://www.w3.org/ns/prov#>
         PREFIX spdx: <http://spdx.org/rdf/terms#>
         SELECT ?text ?sum WHERE {{ GRAPH <{GRAPH["meta"]}> {{
           <{IFD["unctad-ite-eds-2"]}> dcterms:hasFormat ?text . ?text a prov:Entity ; dcterms:isFormatOf ?paper ;
             spdx:checksum [ spdx:algorithm spdx:checksumAlgorithm_sha256 ; spdx:checksumValue ?sum ] .
-          <{GRAPH["table2"]}> prov:wasDerivedFrom ?text ; prov:hadPrimarySource ?paper }} }}""")
+          <{GRAPH["table2"]}> prov:wasDerivedFrom ?text ; prov:hadPrimarySource ?paper }} }}""",
+    )
     assert [(r["text"], str(r["sum"])) for r in rows] == [
         (URIRef("https://w3id.org/interfirm/sources/unctad-ite-eds-2.txt"), hashlib.sha256(resp.get_data()).hexdigest())
     ]
@@ -1033,8 +1109,12 @@ def test_openapi_lists_every_route(app: Flask, client: FlaskClient) -> None:
     assert resp.status_code == 200 and resp.mimetype == "application/json"
     spec = json.loads(resp.get_data())
     assert spec["openapi"].startswith("3.") and spec["info"]["title"]
-    documented = {(path, method.upper()) for path, ops in spec["paths"].items() for method in ops
-                  if method in ("get", "post", "put", "delete", "patch")}
+    documented = {
+        (path, method.upper())
+        for path, ops in spec["paths"].items()
+        for method in ops
+        if method in ("get", "post", "put", "delete", "patch")
+    }
     routes = set()
     for rule in app.url_map.iter_rules():
         if rule.endpoint == "static":
@@ -1061,17 +1141,27 @@ def test_literal_types_survive_every_format(client: FlaskClient) -> None:
 
 def test_false_values_survive_every_format(any_client: FlaskClient) -> None:
     """0, false and "" are values too (rdflib's XML writer used to drop the text of false-valued literals)."""
-    query = 'SELECT ?zero ?no ?empty ?nought WHERE { BIND (0 AS ?zero) BIND (false AS ?no) BIND ("" AS ?empty) ' \
-            'BIND (0.0 AS ?nought) }'
-    expected = [{"zero": Literal("0", datatype=XSD.integer), "no": Literal("false", datatype=XSD.boolean),
-                 "empty": Literal(""), "nought": Literal("0.0", datatype=XSD.decimal)}]
+    query = (
+        'SELECT ?zero ?no ?empty ?nought WHERE { BIND (0 AS ?zero) BIND (false AS ?no) BIND ("" AS ?empty) '
+        "BIND (0.0 AS ?nought) }"
+    )
+    expected = [
+        {
+            "zero": Literal("0", datatype=XSD.integer),
+            "no": Literal("false", datatype=XSD.boolean),
+            "empty": Literal(""),
+            "nought": Literal("0.0", datatype=XSD.decimal),
+        }
+    ]
     for fmt in ("json", "xml", "tsv"):
         resp = any_client.get("/sparql", query_string={"query": query}, headers={"Accept": TABULAR[fmt]})
         found = tabular_rows(resp)[1]
-        assert [{k: v.toPython() for k, v in r.items()} for r in found] == \
-            [{k: v.toPython() for k, v in r.items()} for r in expected], fmt
-        assert [{k: v.datatype for k, v in r.items()} for r in found] == \
-            [{k: v.datatype for k, v in r.items()} for r in expected], fmt
+        assert [{k: v.toPython() for k, v in r.items()} for r in found] == [
+            {k: v.toPython() for k, v in r.items()} for r in expected
+        ], fmt
+        assert [{k: v.datatype for k, v in r.items()} for r in found] == [
+            {k: v.datatype for k, v in r.items()} for r in expected
+        ], fmt
     resp = any_client.get("/sparql", query_string={"query": query}, headers={"Accept": TABULAR["csv"]})
     (row,) = tabular_rows(resp)[1]
     assert row.pop("nought") in ("0.0", "0") and row == {"zero": "0", "no": "false"}
@@ -1118,9 +1208,11 @@ def test_asserted_inferred_and_union_are_graphs_of_their_own(any_client: FlaskCl
     assert count(any_client, f"GRAPH <{INFERRED}> {{ {STRATEGIC} }}") >= 15
     in_text = select(any_client, f"SELECT (COUNT(*) AS ?n) FROM <{ASSERTED}> WHERE {{ {STRATEGIC} }}")
     assert int(in_text[0]["n"]) == 0
-    resp = any_client.get("/sparql", query_string={"query": "SELECT * WHERE { GRAPH ?g { ?s ?p ?o } } LIMIT 1",
-                                                    "named-graph-uri": ASSERTED},
-                          headers={"Accept": TABULAR["json"]})
+    resp = any_client.get(
+        "/sparql",
+        query_string={"query": "SELECT * WHERE { GRAPH ?g { ?s ?p ?o } } LIMIT 1", "named-graph-uri": ASSERTED},
+        headers={"Accept": TABULAR["json"]},
+    )
     assert resp.status_code == 400 and "default graph" in resp.get_data(as_text=True)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import rdflib
 from rdflib import BNode, Literal
@@ -144,23 +145,12 @@ def affected(
             if t.grows and (t.step.kind == "predicate" or t.step.predicate in (None, p)):
                 start.add((o if t.step.inverse else s, t.source))
     roots: dict[Node, set[Node]] = defaultdict(set)
-    seen = set(start)
-    frontier = list(start)
-    while frontier:
-        if progress:
-            progress("affected", len(seen))
-        pending: dict[Step, dict[Node, list[int]]] = defaultdict(lambda: defaultdict(list))
-        for node, state in frontier:
-            for shape in reach.roots_behind[state]:
-                roots[shape].add(node)
-            for step, sources in reach.back_moves[state]:
-                pending[step][node].extend(sources)
-        found: list[tuple[Node, int]] = []
-        for step, sources_of in pending.items():
-            for node, other, _ in view.triples(list(sources_of), step, backwards=True):
-                found.extend((other, source) for source in sources_of[node])
-        frontier = [item for item in dict.fromkeys(found) if item not in seen]
-        seen.update(frontier)
+
+    def visit(node: Node, state: int) -> None:
+        for shape in reach.roots_behind[state]:
+            roots[shape].add(node)
+
+    _walk(view, start, reach.back_moves, backwards=True, visit=visit, progress=progress, stage="affected")
     return roots
 
 
@@ -171,28 +161,57 @@ def neighbourhood(
     automaton forwards from each focus node."""
     read: set[Triple] = set()
     start = {(node, reach.roots[shape]) for shape, nodes in roots.items() for node in nodes}
-    seen = set(start)
-    frontier = list(start)
-    while frontier:
-        if progress:
-            progress("neighbourhood", len(read))
-        pending: dict[Step, dict[Node, list[int]]] = defaultdict(lambda: defaultdict(list))
-        for node, state in frontier:
-            for step, targets in reach.moves[state]:
-                pending[step][node].extend(targets)
-        nxt: list[tuple[Node, int]] = []
-        for step, targets_of in pending.items():
-            for node, other, triple in view.triples(list(targets_of), step, backwards=False):
-                read.add(triple)
-                for target in targets_of[node]:
-                    if (other, target) not in seen:
-                        seen.add((other, target))
-                        nxt.append((other, target))
-        frontier = nxt
+    _walk(
+        view,
+        start,
+        reach.moves,
+        backwards=False,
+        read=read.add,
+        progress=progress,
+        stage="neighbourhood",
+        count=lambda _seen: len(read),
+    )
     graph = rdflib.Graph()
     for t in read:
         graph.add(t)
     return graph
+
+
+def _walk(
+    view: View,
+    start: set[tuple[Node, int]],
+    moves: Any,
+    *,
+    backwards: bool,
+    visit: Callable[[Node, int], None] | None = None,
+    read: Callable[[Triple], None] | None = None,
+    progress: Progress | None = None,
+    stage: str,
+    count: Callable[[set[tuple[Node, int]]], int] = len,
+) -> None:
+    """Breadth first through the automaton's `moves` (state -> [(step, next states)]) and the merged graph, from
+    the (node, state) pairs `start`, each pair once: `visit` sees every pair reached, `read` every triple read."""
+    seen = set(start)
+    frontier = list(start)
+    while frontier:
+        if progress:
+            progress(stage, count(seen))
+        pending: dict[Step, dict[Node, list[int]]] = defaultdict(lambda: defaultdict(list))
+        for node, state in frontier:
+            if visit:
+                visit(node, state)
+            for step, states in moves[state]:
+                pending[step][node].extend(states)
+        nxt: list[tuple[Node, int]] = []
+        for step, states_of in pending.items():
+            for node, other, triple in view.triples(list(states_of), step, backwards=backwards):
+                if read:
+                    read(triple)
+                for state in states_of[node]:
+                    if (other, state) not in seen:
+                        seen.add((other, state))
+                        nxt.append((other, state))
+        frontier = nxt
 
 
 def _select(graph: rdflib.Graph, text: str, var: str) -> set[Node]:

@@ -204,7 +204,7 @@ def _parse(
                     shown = "".join(c if c.isprintable() and c != " " else f"\\u{ord(c):04X}" for c in term)
                     raise InputError(
                         f"the term <{shown}> cannot be stored: an IRI holds no spaces, control characters or "
-                        "any of < > \" { } | \\ ^ `",
+                        'any of < > " { } | \\ ^ `',
                         source=source,
                         hint="percent-encode the character (%20 for a space) or remove it",
                     )

@@ -145,18 +145,29 @@ class Names:
     any_graph: bool  # a template writes a graph named by a variable, or CLEAR/DROP ALL/NAMED
 
 
+def _prefixes(masked: str, iris: list[str]) -> dict[str, set[str]]:
+    """Every IRI each prefix is declared with in a masked text (a prefix may be declared more than once)."""
+    prefixes: dict[str, set[str]] = {}
+    for m in _PREFIX_DECL.finditer(masked):
+        prefixes.setdefault(m.group(1), set()).add(iris[int(m.group(2))])
+    return prefixes
+
+
+def _expanded(prefixes: dict[str, set[str]], prefix: str | None, local: str | None) -> set[str]:
+    """A prefixed name expanded with each IRI its prefix is declared with (escapes in the local part decoded)."""
+    name = _LOCAL_ESCAPE.sub(r"\1", (local or "").rstrip("."))
+    return {ns + name for ns in prefixes.get(prefix or "", ())}
+
+
 def names(sparql: str) -> Names:
     """The IRIs an update names, as written (escapes decoded, prefixed names expanded, not resolved against a
     base), and whether it may write any graph. Linear in the text."""
     masked, iris = mask(sparql)
-    prefixes: dict[str, set[str]] = {}
-    for m in _PREFIX_DECL.finditer(masked):
-        prefixes.setdefault(m.group(1), set()).add(iris[int(m.group(2))])
+    prefixes = _prefixes(masked, iris)
     bases = tuple(iris[int(m.group(1))] for m in _BASE_DECL.finditer(masked))
     found = set(iris)
     for m in _PNAME.finditer(masked):
-        local = _LOCAL_ESCAPE.sub(r"\1", (m.group(2) or "").rstrip("."))
-        found.update(ns + local for ns in prefixes.get(m.group(1) or "", ()))
+        found.update(_expanded(prefixes, m.group(1), m.group(2)))
     text = blank(sparql)
     for op in update_operations(sparql):  # a WHERE clause only reads: its GRAPH ?g writes nothing
         if op.kind == "MODIFY" and op.group is not None:
@@ -176,9 +187,7 @@ def emptied_graphs(sparql: str) -> tuple[frozenset[str], bool]:
     """(the graphs a CLEAR or DROP operation of the update names, as written with prefixed names expanded;
     whether one empties every named graph: CLEAR/DROP ALL or NAMED). Linear in the text."""
     masked, iris = mask(sparql)
-    prefixes: dict[str, set[str]] = {}
-    for m in _PREFIX_DECL.finditer(masked):
-        prefixes.setdefault(m.group(1), set()).add(iris[int(m.group(2))])
+    prefixes = _prefixes(masked, iris)
     found: set[str] = set()
     every = False
     for m in _EMPTIES.finditer(masked):
@@ -187,8 +196,7 @@ def emptied_graphs(sparql: str) -> tuple[frozenset[str], bool]:
         elif m.group(2) is not None:
             found.add(iris[int(m.group(2))])
         else:
-            local = _LOCAL_ESCAPE.sub(r"\1", (m.group(4) or "").rstrip("."))
-            found.update(ns + local for ns in prefixes.get(m.group(3) or "", ()))
+            found.update(_expanded(prefixes, m.group(3), m.group(4)))
     return frozenset(found), every
 
 
