@@ -783,11 +783,11 @@ def _keep(store: ox.Store, source: Source, live: ox.Store | None) -> list[str]:
 
 
 def _derived_quads(store: ox.Store) -> int:
-    """How many quads the derived graphs of `store` hold."""
-    return sum(
-        sum(1 for _ in store.quads_for_pattern(None, None, None, ox.NamedNode(str(d.graph))))
-        for d in derived.derivations()
-    )
+    """How many quads the derived graphs of `store` hold (counted by the store: the inferred graph can hold
+    ~10^6 quads, 9 s to iterate over in Python)."""
+    graphs = " ".join(f"<{d.graph}>" for d in derived.derivations())
+    result = store.query(f"SELECT (COUNT(*) AS ?n) WHERE {{ VALUES ?g {{ {graphs} }} GRAPH ?g {{ ?s ?p ?o }} }}")
+    return int(next(iter(result))["n"].value)  # type: ignore[arg-type,index]
 
 
 def _provenance(

@@ -192,6 +192,19 @@ def _atom(a: Atom) -> str:
     return f"{_n3(a.s)} {_n3(a.p)} {_n3(a.o)} ."
 
 
+def _atom_pattern(group: _Group, a: Atom, delta: Sequence[str] = ()) -> tuple[str, list[Var]]:
+    """One body atom with its own VALUES block of (?b, the atom's parameters), in the graphs `delta` when given;
+    and the atom's variables."""
+    index = {v: i for i, v in enumerate(group.body_params)}
+    params = [t for t in (a.s, a.p, a.o) if isinstance(t, Var) and t in index]
+    atom_vars = [t for t in dict.fromkeys((a.s, a.p, a.o)) if isinstance(t, Var) and t not in index]
+    rows = dict.fromkeys((bb, *(consts[index[v]] for v in params)) for consts, bb in group.bodies.items())
+    pattern = _atom(a)
+    if delta:
+        pattern = f"VALUES ?delta {{ {' '.join(f'<{g}>' for g in delta)} }} GRAPH ?delta {{ {pattern} }}"
+    return f"{_values([Var('b'), *params], rows)} {pattern}", atom_vars
+
+
 def _body(group: _Group, keep: Sequence[Var], delta: Sequence[str] = ()) -> str:
     """The bodies as one subquery giving the distinct (?b, kept variables). Each atom is its own subquery
     with its own VALUES, so that Oxigraph joins them by hashing instead of one index lookup per row (10x).
@@ -201,15 +214,9 @@ def _body(group: _Group, keep: Sequence[Var], delta: Sequence[str] = ()) -> str:
     if group.transitive is not None:
         x, z = group.body[0].s, group.body[-1].o
         return f"{{ SELECT DISTINCT {names} WHERE {{ VALUES ?b {{ 0 }} {_n3(x)} {group.transitive.n3()}+ {_n3(z)} }} }}"
-    index = {v: i for i, v in enumerate(group.body_params)}
-    in_delta = "VALUES ?delta {{ {} }} GRAPH ?delta {{ {} }}"
 
     def atom(a: Atom, restricted: bool) -> str:
-        params = [t for t in (a.s, a.p, a.o) if isinstance(t, Var) and t in index]
-        atom_vars = [t for t in dict.fromkeys((a.s, a.p, a.o)) if isinstance(t, Var) and t not in index]
-        rows = dict.fromkeys((bb, *(consts[index[v]] for v in params)) for consts, bb in group.bodies.items())
-        pattern = in_delta.format(" ".join(f"<{g}>" for g in delta), _atom(a)) if restricted else _atom(a)
-        inner = f"{_values([b, *params], rows)} {pattern}"
+        inner, atom_vars = _atom_pattern(group, a, delta if restricted else ())
         return f"{{ SELECT {' '.join(str(v) for v in [b, *atom_vars])} WHERE {{ {inner} }} }}"
 
     if not delta:
@@ -220,9 +227,36 @@ def _body(group: _Group, keep: Sequence[Var], delta: Sequence[str] = ()) -> str:
     return f"{{ SELECT DISTINCT {names} WHERE {{\n    {joined}\n  }} }}"
 
 
+def _head_vars(group: _Group) -> list[Var]:
+    return list(dict.fromkeys(v for v in group.head.variables() if v not in group.head_params))
+
+
+def _seeded_query(group: _Group, i: int, seed_names: Sequence[str], seeds: Sequence[bytes]) -> str:
+    """The group's new head triples from the matches of body atom `i` in the new triples (`seeds`, rows of a
+    SPARQL TSV result): the other atoms are looked up from them, and each head is checked on its own (FILTER
+    NOT EXISTS), so the work follows the few new triples rather than the whole store."""
+    h = group.head
+    head_vars = _head_vars(group)
+    others = " ".join(_atom_pattern(group, a)[0] for j, a in enumerate(group.body) if j != i)
+    rows = "\n    ".join("(" + row.decode().replace("\t", " ") + ")" for row in seeds)
+    lines = [
+        f"SELECT ?k {' '.join(str(v) for v in head_vars)} WHERE {{",
+        "  " + _values([Var("b"), Var("k"), *group.head_params], ((b, k, *c) for b, k, c in group.heads)),
+        f"  {{ SELECT DISTINCT ?b {' '.join(str(v) for v in head_vars)} WHERE {{",
+        f"    VALUES ({' '.join(seed_names)}) {{\n    {rows}\n  }}",
+        f"    {others}",
+        "  } }",
+    ]
+    if isinstance(h.s, Var) and h.s not in group.head_params:
+        lines.append(f"  FILTER (!isLiteral({h.s}))")
+    lines.append(f"  FILTER NOT EXISTS {{ {_atom(h)} }}")
+    lines.append("}")
+    return "\n".join(lines)
+
+
 def _query(group: _Group, delta: Sequence[str] = ()) -> str:
     """The group's new head triples: heads (VALUES) joined with the bodies, minus what the store holds."""
-    head_vars = list(dict.fromkeys(v for v in group.head.variables() if v not in group.head_params))
+    head_vars = _head_vars(group)
     h = group.head
     distinct = dict.fromkeys(consts for _, _, consts in group.heads)
     lines = [
@@ -275,6 +309,45 @@ def _nt(value: bytes) -> bytes:
     return f'"{text}"^^<{_XSD}integer>'.encode()
 
 
+def _tsv(store: ox.Store, text: str) -> tuple[list[str], list[bytes]]:
+    """A SELECT query's variable names and rows (tab-separated terms in Turtle syntax)."""
+    result = store.query(text, use_default_graph_as_union=True)
+    rows = result.serialize(format=ox.QueryResultsFormat.TSV).split(b"\n")  # type: ignore[union-attr]
+    header = rows[0].decode().split("\t") if rows and rows[0] else []
+    return header, [row for row in rows[1:] if row]
+
+
+def _head_lines(header: Sequence[str], rows: Iterable[bytes], rules: Sequence[Rule]) -> Iterable[tuple[int, bytes]]:
+    """(rule index, N-Triples line) for each row of a group's query (?k and the head's variables)."""
+    names = [h[1:] for h in header]
+    for row in rows:
+        cells = dict(zip(names, row.split(b"\t"), strict=True))
+        k = int(cells.pop("k"))
+        head = rules[k].head
+        parts = [_nt(cells[t.name]) if isinstance(t, Var) else _n3(t).encode() for t in (head.s, head.p, head.o)]
+        yield k, b" ".join(parts) + b" .\n"
+
+
+def _delta_lines(
+    store: ox.Store, group: _Group, rules: Sequence[Rule], delta: Sequence[str]
+) -> Iterable[tuple[int, bytes]] | None:
+    """The group's new triples that use a triple of the graphs `delta`, atom by atom from its matches there;
+    None when a match holds a blank node (a query cannot name it)."""
+    found: list[tuple[int, list[str], list[bytes]]] = []
+    for i, a in enumerate(group.body):
+        inner, atom_vars = _atom_pattern(group, a, delta)
+        header, seeds = _tsv(store, f"SELECT DISTINCT ?b {' '.join(str(v) for v in atom_vars)} WHERE {{ {inner} }}")
+        if any(b"\t_:" in row for row in seeds):
+            return None
+        if seeds:
+            found.append((i, header, seeds))
+    out: list[tuple[int, bytes]] = []
+    for i, header, seeds in found:
+        names, rows = _tsv(store, _seeded_query(group, i, header, seeds))
+        out += _head_lines(names, rows, rules)
+    return out
+
+
 def _lines(
     store: ox.Store, group: _Group, rules: Sequence[Rule], delta: Sequence[str] = ()
 ) -> Iterable[tuple[int, bytes]]:
@@ -282,25 +355,14 @@ def _lines(
     if group.ground:
         yield from _ground_lines(store, group, rules)
         return
+    if delta and group.transitive is None:
+        seeded = _delta_lines(store, group, rules, delta)
+        if seeded is not None:
+            yield from seeded
+            return
     if len(group.body) > MAX_DELTA_ATOMS:
         delta = ()  # evaluated whole: the MINUS keeps only what is new, so the result is the same
-    result = store.query(_query(group, delta), use_default_graph_as_union=True)
-    tsv = result.serialize(format=ox.QueryResultsFormat.TSV)  # type: ignore[union-attr]
-    rows = tsv.split(b"\n")
-    header = [h[1:].decode() for h in rows[0].split(b"\t")] if rows and rows[0] else []
-    for row in rows[1:]:
-        if not row:
-            continue
-        cells = dict(zip(header, row.split(b"\t"), strict=True))
-        k = int(cells.pop("k"))
-        head = rules[k].head
-        parts = []
-        for t in (head.s, head.p, head.o):
-            if isinstance(t, Var):
-                parts.append(_nt(cells[t.name]))
-            else:
-                parts.append(_n3(t).encode())
-        yield k, b" ".join(parts) + b" .\n"
+    yield from _head_lines(*_tsv(store, _query(group, delta)), rules)
 
 
 def _write(store: ox.Store, graph: ox.NamedNode, lines: list[bytes]) -> None:
