@@ -35,6 +35,7 @@ MAX_ROUNDS = 50
 # with more atoms, Oxigraph joins the unrestricted ones first (at 10^6 triples a 5-atom body's variants took
 # over 20 GB), so such bodies are evaluated whole, as a full build does (under a second at 10^6)
 MAX_DELTA_ATOMS = 2
+MAX_SEEDS = 10_000  # matches of one atom in the new triples sent back as a VALUES block; more: the store joins
 PROFILE = False
 _XSD = str(XSD)
 _TYPE = RDF.type.n3().encode()
@@ -332,12 +333,13 @@ def _delta_lines(
     store: ox.Store, group: _Group, rules: Sequence[Rule], delta: Sequence[str]
 ) -> Iterable[tuple[int, bytes]] | None:
     """The group's new triples that use a triple of the graphs `delta`, atom by atom from its matches there;
-    None when a match holds a blank node (a query cannot name it)."""
+    None when a match holds a blank node (a query cannot name it) or there are more than MAX_SEEDS matches
+    (a graph that gained triples is read whole: an INSERT into the 10^6-triple generated graph)."""
     found: list[tuple[int, list[str], list[bytes]]] = []
     for i, a in enumerate(group.body):
         inner, atom_vars = _atom_pattern(group, a, delta)
         header, seeds = _tsv(store, f"SELECT DISTINCT ?b {' '.join(str(v) for v in atom_vars)} WHERE {{ {inner} }}")
-        if any(b"\t_:" in row for row in seeds):
+        if len(seeds) > MAX_SEEDS or any(b"\t_:" in row for row in seeds):
             return None
         if seeds:
             found.append((i, header, seeds))
