@@ -274,10 +274,11 @@ def stop(proc: subprocess.Popen | None) -> None:
 
 
 def saved_queries() -> list[tuple[str, str, dict]]:
-    """(name, text, bindings with the declared defaults) for each queries/*.rq."""
+    """(name, text, bindings with the declared defaults) for each queries/*.rq but the federated ones (their
+    SERVICE calls go to Wikidata: they measure the internet, and a benchmark runs on loopback only)."""
     from kg.queries import QueryCatalog
 
-    return [(q.name, q.text, q.bind({})) for q in QueryCatalog(ROOT / "queries")]
+    return [(q.name, q.text, q.bind({})) for q in QueryCatalog(ROOT / "queries") if "federated" not in q.tags]
 
 
 def endpoint_text(text: str, bindings: dict) -> str:
@@ -1484,6 +1485,7 @@ def report(results: Result, plot_name: str | None) -> str:
     if found:
         lines += ["## Notes", "", *found, ""]
     lines += ["## Left out", ""]
+    lines.append("- The federated saved queries (tag `federated`): their SERVICE calls go to Wikidata.")
     if light:
         lines.append(
             f"- At {', '.join(light)} triples the load runs, rdflib and rdflib-endpoint were left out (Virtuoso and "
