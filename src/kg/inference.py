@@ -232,44 +232,41 @@ def _head_vars(group: _Group) -> list[Var]:
     return list(dict.fromkeys(v for v in group.head.variables() if v not in group.head_params))
 
 
+def _head_query(group: _Group, body: str, exclude: str) -> str:
+    """SELECT ?k and the head's variables: the heads (VALUES, with the rule's index ?k) joined with `body`,
+    literal subjects left out, what `exclude` says the store holds taken away."""
+    h = group.head
+    lines = [
+        f"SELECT ?k {' '.join(str(v) for v in _head_vars(group))} WHERE {{",
+        "  " + _values([Var("b"), Var("k"), *group.head_params], ((b, k, *c) for b, k, c in group.heads)),
+        "  " + body,
+    ]
+    if isinstance(h.s, Var) and h.s not in group.head_params:
+        lines.append(f"  FILTER (!isLiteral({h.s}))")
+    lines += ["  " + exclude, "}"]
+    return "\n".join(lines)
+
+
 def _seeded_query(group: _Group, i: int, seed_names: Sequence[str], seeds: Sequence[bytes]) -> str:
     """The group's new head triples from the matches of body atom `i` in the new triples (`seeds`, rows of a
     SPARQL TSV result): the other atoms are looked up from them, and each head is checked on its own (FILTER
     NOT EXISTS), so the work follows the few new triples rather than the whole store."""
-    h = group.head
-    head_vars = _head_vars(group)
     others = " ".join(_atom_pattern(group, a)[0] for j, a in enumerate(group.body) if j != i)
     rows = "\n    ".join("(" + row.decode().replace("\t", " ") + ")" for row in seeds)
-    lines = [
-        f"SELECT ?k {' '.join(str(v) for v in head_vars)} WHERE {{",
-        "  " + _values([Var("b"), Var("k"), *group.head_params], ((b, k, *c) for b, k, c in group.heads)),
-        f"  {{ SELECT DISTINCT ?b {' '.join(str(v) for v in head_vars)} WHERE {{",
-        f"    VALUES ({' '.join(seed_names)}) {{\n    {rows}\n  }}",
-        f"    {others}",
-        "  } }",
-    ]
-    if isinstance(h.s, Var) and h.s not in group.head_params:
-        lines.append(f"  FILTER (!isLiteral({h.s}))")
-    lines.append(f"  FILTER NOT EXISTS {{ {_atom(h)} }}")
-    lines.append("}")
-    return "\n".join(lines)
+    body = (
+        f"{{ SELECT DISTINCT ?b {' '.join(str(v) for v in _head_vars(group))} WHERE {{\n"
+        f"    VALUES ({' '.join(seed_names)}) {{\n    {rows}\n  }}\n"
+        f"    {others}\n"
+        "  } }"
+    )
+    return _head_query(group, body, f"FILTER NOT EXISTS {{ {_atom(group.head)} }}")
 
 
 def _query(group: _Group, delta: Sequence[str] = ()) -> str:
     """The group's new head triples: heads (VALUES) joined with the bodies, minus what the store holds."""
-    head_vars = _head_vars(group)
-    h = group.head
     distinct = dict.fromkeys(consts for _, _, consts in group.heads)
-    lines = [
-        f"SELECT ?k {' '.join(str(v) for v in head_vars)} WHERE {{",
-        "  " + _values([Var("b"), Var("k"), *group.head_params], ((b, k, *c) for b, k, c in group.heads)),
-        "  " + _body(group, head_vars, delta),
-    ]
-    if isinstance(h.s, Var) and h.s not in group.head_params:
-        lines.append(f"  FILTER (!isLiteral({h.s}))")
-    lines.append(f"  MINUS {{ {_values(group.head_params, distinct)} {_atom(h)[:-2]} }}")
-    lines.append("}")
-    return "\n".join(lines)
+    body = _body(group, _head_vars(group), delta)
+    return _head_query(group, body, f"MINUS {{ {_values(group.head_params, distinct)} {_atom(group.head)[:-2]} }}")
 
 
 def _ground_lines(store: ox.Store, group: _Group, rules: Sequence[Rule]) -> Iterable[tuple[int, bytes]]:
