@@ -260,39 +260,20 @@ def __getattr__(name: str) -> Any:  # the plugin class, built on first use (rdfl
 def _sum_class() -> type:
     from rdflib.plugins.sparql.aggregates import Sum
 
-    class SpecSum(Sum):
-        """SUM that is an error (unbound) when a value is not a number."""
-
-        failed = False
-
-        def update(self, row: Any, aggregator: Any) -> None:
-            from rdflib.plugins.sparql.evalutils import _eval
-            from rdflib.plugins.sparql.sparql import NotBoundError
-
-            if self.failed:
-                return
-            try:
-                if getattr(_eval(self.expr, row), "ill_typed", False):
-                    raise TypeError("an ill-typed literal is not a number")
-                super().update(row, aggregator)
-            except NotBoundError:
-                return
-            except Exception:  # SPARQLTypeError, or TypeError from an ill-typed literal
-                self.failed = True
-
-        def set_value(self, bindings: Any) -> None:
-            if not self.failed:
-                super().set_value(bindings)
-
-    return SpecSum
+    return _erring(Sum, "SUM")
 
 
 def _avg_class() -> type:
     from rdflib.plugins.sparql.aggregates import Average
 
-    class SpecAverage(Average):
-        """AVG that is an error (unbound) when a value is not a number (rdflib skips it)."""
+    return _erring(Average, "AVG")
 
+
+def _erring(base: type, name: str) -> type:
+    """rdflib's aggregate `base` made an error (unbound) when a value is not a number: rdflib's SUM raises a
+    Python TypeError on an ill-typed literal, and its AVG skips what is not a number."""
+
+    class Erring(base):  # type: ignore[valid-type,misc]
         failed = False
 
         def update(self, row: Any, aggregator: Any) -> None:
@@ -318,7 +299,9 @@ def _avg_class() -> type:
             if not self.failed:
                 super().set_value(bindings)
 
-    return SpecAverage
+    Erring.__name__ = Erring.__qualname__ = f"Spec{base.__name__}"
+    Erring.__doc__ = f"{name} that is an error (unbound) when a value is not a number."
+    return Erring
 
 
 def run(data: rdflib.Graph, shapes: rdflib.Graph) -> rdflib.Graph:
