@@ -99,13 +99,13 @@ ECONOMIES = {
 
 
 def orientation_contradicted(orientation: str, partners: tuple[str | None, ...]) -> bool:
-    """The rule of the paper's orientations (Part I), stated directly: North-North needs no partner from a
-    developing or transition economy, South-South no partner from a developed one, North-South and South-North a
-    partner from each, decided only when every partner's economy is known."""
-    north = "developed" in partners
-    south = any(p in ("developing", "transition") for p in partners)
+    """The orientation rule that ifs:AgreementOrientationShape states, in Python: North-North admits no partner
+    from a developing or transition economy, South-South none from a developed one; North-South and South-North
+    need a partner from each, and are judged only when every partner's economy is known."""
     if not partners:
         return False
+    north = "developed" in partners
+    south = any(p in ("developing", "transition") for p in partners)
     if orientation == "NorthNorth":
         return south
     if orientation == "SouthSouth":
