@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import rdflib
 
+from kg.namespaces import IFC, IFS
 from kg.store import open_store
 from kg.validation import Shapes, existing_graph, load_shapes, validate_graph
 from tests.conftest import tmp_settings
@@ -90,7 +91,6 @@ def test_every_violation_shape_has_an_invalid_case(context: tuple[rdflib.Graph, 
     assert violating - grouping <= covered, sorted(violating - grouping - covered)
 
 
-IFC = rdflib.Namespace("https://w3id.org/interfirm/ontology#")
 ECONOMIES = {
     "developed": IFC.DevelopedEconomy,
     "developing": IFC.DevelopingEconomy,
@@ -139,7 +139,7 @@ def test_orientation_query_follows_the_rule(context: tuple[rdflib.Graph, Shapes]
             if economy is not None:
                 graph.add((place, IFC.economyType, ECONOMIES[economy]))
         expected[agreement] = orientation_contradicted(orientation, mix)
-    shape = rdflib.URIRef("https://w3id.org/interfirm/shapes#AgreementOrientationShape")
+    shape = IFS.AgreementOrientationShape
     report = shacl.run(graph, shacl.restricted(context[1].graph, {shape: list(expected)}))
     reported = {r.focus for r in _results(report) if r.shape == shape}
     assert sum(expected.values()) > 50  # every branch is exercised, with and without a contradiction

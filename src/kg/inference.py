@@ -335,7 +335,11 @@ def _delta_lines(
     found: list[tuple[int, list[str], list[bytes]]] = []
     for i, a in enumerate(group.body):
         inner, atom_vars = _atom_pattern(group, a, delta)
-        header, seeds = _tsv(store, f"SELECT DISTINCT ?b {' '.join(str(v) for v in atom_vars)} WHERE {{ {inner} }}")
+        # one row past MAX_SEEDS says there are too many: the store does not list them all
+        header, seeds = _tsv(
+            store,
+            f"SELECT DISTINCT ?b {' '.join(str(v) for v in atom_vars)} WHERE {{ {inner} }} LIMIT {MAX_SEEDS + 1}",
+        )
         if len(seeds) > MAX_SEEDS or any(b"\t_:" in row for row in seeds):
             return None
         if seeds:

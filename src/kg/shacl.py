@@ -68,12 +68,10 @@ def prepare(cache_file: Path | None = None) -> None:
 def _remember_sparql_checks() -> None:
     """pySHACL checks a SPARQL constraint's text (no MINUS, VALUES, SERVICE, rebinding of $this...) for each
     focus node; the outcome depends on the text and on which variables are pre-bound only, so a text that
-    passed once passes again (one that fails still raises every time)."""
+    passed once passes again (one that fails still raises every time). Installed once, by `prepare`."""
     from pyshacl.helper.sparql_query_helper import SPARQLQueryHelper
 
     check = SPARQLQueryHelper.check_invalid_sparql
-    if getattr(check, "remembers", False):
-        return
     passed: set[tuple[str, bool, tuple[str, ...]]] = set()
 
     def remembered(self: Any, sparql_text: str, valuenode: Any = None, extravars: Any = None) -> bool:
@@ -83,7 +81,6 @@ def _remember_sparql_checks() -> None:
             passed.add(key)
         return True
 
-    remembered.remembers = True  # type: ignore[attr-defined]
     SPARQLQueryHelper.check_invalid_sparql = remembered  # type: ignore[method-assign]
 
 
